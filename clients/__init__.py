@@ -1,0 +1,1 @@
+"""Relying parties that use the provider as real clients would."""

@@ -1,0 +1,86 @@
+"""Step 1: mobile number and captcha; a one-time code is sent only past both (SPEC §3 step 1)."""
+
+from flask import make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from flows import bp
+from flows import journey as journeys
+from flows.forms import MobileForm
+from flows.otp import CooldownActive, send_code
+from flows.pages import error_page, expired, form_status, require
+from idp.audit import record
+from idp.captcha import check_captcha, new_captcha
+from idp.identifiers import mobile_local, normalize_mobile
+from idp.messaging import MessagingUnavailable
+from idp.ratelimit import per_ip, per_mobile, typed_mobile
+from idp.services import services
+
+
+def _render(journey: journeys.Journey, form: MobileForm, error: str | None = None,
+            status: int | None = None):
+    client = services().oauth_server.query_client(journey.client_id) if journey.client_id else None
+    return render_template(
+        "login/mobile.html", form=form, error=error,
+        captcha_url=url_for("login.captcha", v=journey.id[:6]) if _captcha_on() else None,
+        client_name=client.name if client else None), status or form_status(form)
+
+
+def _captcha_on() -> bool:
+    return services().settings.captcha.enabled
+
+
+@bp.route("/mobile", methods=["GET", "POST"])
+@per_ip("otp_send_per_ip")
+@per_mobile("otp_send_per_mobile", typed_mobile)
+def mobile():
+    journey = require(journeys.Step.MOBILE)
+    if not isinstance(journey, journeys.Journey):
+        return journey
+    hint = normalize_mobile(journey.login_hint or "")
+    form = MobileForm(data={"mobile": mobile_local(hint) if hint else ""})
+    if not form.validate_on_submit():
+        return _render(journey, form)
+    # SPEC §3 step 1: the captcha is checked before any SMS is sent.
+    if _captcha_on() and not check_captcha(journey.id, form.captcha.data):
+        form.captcha.errors = [_("کد امنیتی وارد شده صحیح نیست")]
+        record("login.captcha_failed")
+        services().db.session.commit()
+        return _render(journey, form, status=422)
+    try:
+        send_code(journey.id, form.mobile_e164)
+    except CooldownActive as wait:
+        return _render(journey, form, _("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
+                                        seconds=wait.seconds), 429)
+    except MessagingUnavailable:
+        return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
+                            "تلاش کنید."), 503)
+    journey.mobile = form.mobile_e164
+    journeys.save(journey)
+    return redirect(url_for("login.otp"))
+
+
+@bp.route("/captcha.png")
+@per_ip("captcha_per_ip", methods=["GET"])
+def captcha():
+    journey = journeys.current()
+    if journey is None or not _captcha_on():
+        return expired()
+    response = make_response(new_captcha(journey.id))
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/restart", methods=["GET", "POST"])
+def restart():
+    """Change the mobile number: the journey goes back to its first step."""
+    journey = journeys.current()
+    if journey is None:
+        return expired()
+    if not journey.by_session and not journey.identity_verified:
+        services().store.delete(f"otp:{journey.id}")
+        journey.mobile = None
+        journey.otp_verified = False
+        journeys.save(journey)
+    return journeys.go_on(journey)
+

@@ -1,0 +1,194 @@
+"""Step 2: the one-time code sent by SMS (SPEC §3 step 2).
+
+Six digits, valid two minutes, at most five tries, stored only as an HMAC, taken on success.
+A re-send waits for a cool-down that counts per mobile across journeys.
+"""
+
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from enum import Enum
+from hashlib import sha256
+
+from flask import redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from flows import bp
+from flows import journey as journeys
+from flows.forms import ConfirmForm, OtpForm
+from flows.pages import error_page, form_status, require, unavailable
+from flows.recognise import recognise_mobile
+from idp.audit import record
+from idp.identifiers import mobile_local
+from idp.messaging import MessagingUnavailable
+from idp.models import Account
+from idp.ratelimit import journey_mobile, per_ip, per_mobile
+from idp.registries import RegistryUnavailable
+from idp.services import services
+
+log = logging.getLogger(__name__)
+
+
+class Check(Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+
+
+@dataclass
+class CooldownActive(Exception):
+    seconds: int
+
+
+def _digest(mobile: str, code: str) -> str:
+    key = services().settings.server.secret_key.encode()
+    return hmac.new(key, f"{mobile}:{code}".encode(), sha256).hexdigest()
+
+
+def issue_code(journey_id: str, mobile: str) -> str:
+    """A new code for this journey, unless the mobile's cool-down is running."""
+    svc = services()
+    settings = svc.settings.otp
+    if not svc.store.add(f"otp-cooldown:{mobile}", 1, settings.resend_cooldown_seconds):
+        raise CooldownActive(svc.store.ttl(f"otp-cooldown:{mobile}"))
+    code = "".join(secrets.choice("0123456789") for _ in range(settings.length))
+    svc.store.put(f"otp:{journey_id}", {"mobile": mobile, "digest": _digest(mobile, code)},
+                  settings.lifetime_seconds)
+    svc.store.delete(f"otp-attempts:{journey_id}")
+    return code
+
+
+def check_code(journey_id: str, mobile: str, code: str) -> Check:
+    """Compare a typed code; the right one is taken so it works only once."""
+    svc = services()
+    settings = svc.settings.otp
+    stored = svc.store.get(f"otp:{journey_id}")
+    if stored is None or stored["mobile"] != mobile:
+        return Check.EXPIRED
+    attempts = svc.store.incr(f"otp-attempts:{journey_id}", settings.lifetime_seconds)
+    if attempts > settings.max_attempts:
+        svc.store.delete(f"otp:{journey_id}")
+        return Check.EXHAUSTED
+    if not hmac.compare_digest(stored["digest"], _digest(mobile, code)):
+        if attempts == settings.max_attempts:
+            svc.store.delete(f"otp:{journey_id}")
+            return Check.EXHAUSTED
+        return Check.WRONG
+    if svc.store.take(f"otp:{journey_id}") is None:
+        return Check.EXPIRED
+    return Check.OK
+
+
+def sms_text(code: str) -> str:
+    host = services().settings.server.issuer.split("://", 1)[-1].split("/", 1)[0]
+    # The last line lets browsers offer the code (WebOTP: "@host #code").
+    return _("رمز یکبار مصرف ورود به پنجره ملی خدمات دولت هوشمند: %(code)s\n"
+             "این رمز را در اختیار هیچ کس قرار ندهید.", code=code) + f"\n\n@{host} #{code}"
+
+
+def send_code(journey_id: str, mobile: str, email: str | None = None) -> None:
+    """Issue and send a code by SMS (or to the national e-mail, seed 002 §2.1).
+
+    Raises CooldownActive or MessagingUnavailable.
+    """
+    code = issue_code(journey_id, mobile)
+    try:
+        if email:
+            services().mailer.send(email, _("رمز یکبار مصرف پنجره ملی خدمات دولت هوشمند"),
+                                   sms_text(code))
+        else:
+            services().sms.send(mobile, sms_text(code), code=code, purpose="login")
+    except MessagingUnavailable:
+        # Let the citizen try again at once: the failed send does not start a cool-down.
+        services().store.delete(f"otp-cooldown:{mobile}", f"otp:{journey_id}")
+        log.warning("sms gateway unavailable")
+        raise
+
+
+MESSAGES = {
+    Check.WRONG: lambda: _("رمز یکبار مصرف وارد شده صحیح نیست"),
+    Check.EXPIRED: lambda: _("رمز یکبار مصرف منقضی شده است. لطفا رمز جدید دریافت کنید."),
+    Check.EXHAUSTED: lambda: _("تعداد دفعات مجاز ورود رمز به پایان رسید. "
+                               "لطفا رمز جدید دریافت کنید."),
+}
+
+
+def _linked_account(mobile: str) -> Account | None:
+    return services().db.session.scalars(select(Account).where(Account.mobile == mobile)).first()
+
+
+def _render(journey: journeys.Journey, form, error: str | None = None, status: int = 200):
+    store = services().store
+    account = _linked_account(journey.mobile)
+    return render_template(
+        "login/otp.html", form=form, error=error, mobile_display=mobile_local(journey.mobile),
+        expires_in=store.ttl(f"otp:{journey.id}"),
+        resend_in=store.ttl(f"otp-cooldown:{journey.mobile}"),
+        can_email=bool(account and account.email and account.email_verified)), status
+
+
+@bp.route("/otp", methods=["GET", "POST"])
+@per_ip("otp_verify_per_ip")
+@per_mobile("otp_verify_per_mobile", journey_mobile)
+def otp():
+    journey = require(journeys.Step.OTP)
+    if not isinstance(journey, journeys.Journey):
+        return journey
+    form = OtpForm(length=services().settings.otp.length)
+    if not form.validate_on_submit():
+        return _render(journey, form, status=form_status(form))
+    result = check_code(journey.id, journey.mobile, form.code)
+    if result is not Check.OK:
+        record("login.otp_failed", reason=result.value)
+        services().db.session.commit()
+        return _render(journey, form, MESSAGES[result](), 422)
+    journey.otp_verified = True
+    journey.amr = ["otp", "sms"]  # RFC 8176
+    journey.auth_time = int(time.time())
+    try:
+        recognise_mobile(journey)
+    except RegistryUnavailable:
+        return unavailable()
+    journeys.save(journey)
+    return journeys.go_on(journey)
+
+
+@bp.route("/otp/resend", methods=["POST"])
+@per_ip("otp_send_per_ip")
+@per_mobile("otp_send_per_mobile", journey_mobile)
+def resend():
+    return _send_again(by_email=False)
+
+
+@bp.route("/otp/email", methods=["POST"])
+@per_ip("otp_send_per_ip")
+@per_mobile("otp_send_per_mobile", journey_mobile)
+def send_email():
+    return _send_again(by_email=True)
+
+
+def _send_again(by_email: bool):
+    journey = require(journeys.Step.OTP)
+    if not isinstance(journey, journeys.Journey):
+        return journey
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("login.otp"))
+    email = None
+    if by_email:
+        account = _linked_account(journey.mobile)
+        if not (account and account.email and account.email_verified):
+            return redirect(url_for("login.otp"))
+        email = account.email
+    try:
+        send_code(journey.id, journey.mobile, email)
+    except CooldownActive as wait:
+        return _render(journey, OtpForm(), _("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
+                                            seconds=wait.seconds), 429)
+    except MessagingUnavailable:
+        return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
+                            "تلاش کنید."), 503)
+    return redirect(url_for("login.otp"))

@@ -1,0 +1,48 @@
+"""Rendering helpers shared by the step views."""
+
+from flask import render_template, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from flows import journey as journeys
+
+
+def restart_url() -> str:
+    """Where 'start again' leads: the same /authorize request, or the provider's own login."""
+    params = session.get("authorize")
+    if params:
+        return url_for("oidc.authorize", **params)
+    return url_for("account.profile")
+
+
+def error_page(message: str, status: int, *, title: str | None = None,
+               restart: bool = True) -> tuple[str, int]:
+    """A friendly page in the citizen's language; never a stack trace."""
+    return render_template("error.html", title=title or _("خطا"), message=message,
+                           restart_url=restart_url() if restart else None), status
+
+
+def expired() -> tuple[str, int]:
+    return error_page(_("مهلت ورود به پایان رسیده است. لطفا دوباره وارد شوید."), 410,
+                      title=_("پایان مهلت"))
+
+
+def unavailable() -> tuple[str, int]:
+    return error_page(_("در حال حاضر امکان برقراری ارتباط با سامانه‌های استعلام وجود ندارد. "
+                        "لطفا چند دقیقه دیگر دوباره تلاش کنید."), 503,
+                      title=_("خطای موقت"))
+
+
+def require(step: journeys.Step) -> journeys.Journey | Response | tuple[str, int]:
+    """The current journey if ``step`` is its next step; otherwise where to go instead."""
+    journey = journeys.current()
+    if journey is None:
+        return expired()
+    if journeys.next_step(journey) is not step:
+        return journeys.go_on(journey)
+    return journey
+
+
+def form_status(form) -> int:
+    """A form shown again with errors answers 422 (issue 2)."""
+    return 422 if form.errors else 200

@@ -1,0 +1,128 @@
+"""The national single-sign-on provider: the Flask app factory.
+
+Everything slow happens here, once: settings, keys (imported once), the registry index, the
+discovery document, the database upgrade of an empty database. Requests only read them.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp.db import Database
+from idp.keys import KeyRing
+from idp.logs import configure_logging
+from idp.settings import PACKAGE_DIR, Settings, load_settings
+
+csrf = CSRFProtect()
+
+
+def _secret_key(settings: Settings) -> str:
+    """The configured key, or one generated once and kept (0600) in the instance folder."""
+    if settings.server.secret_key:
+        return settings.server.secret_key
+    path = settings.instance_dir / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    from flows import bp as login_bp
+    from idp import account, dev, ops, pages
+    from idp.clients import sync_config_clients
+    from idp.messaging import build_mailer, build_sms_sender
+    from idp.migrations import upgrade
+    from idp.oidc import init_oidc
+    from idp.oidc.views import bp as oidc_bp
+    from idp.oidc.views import discovery_document
+    from idp.ratelimit import limiter
+    from idp.registries import build_registries
+    from idp.services import Services
+    from idp.sessions import login_manager
+    from idp.store import Store
+    from idp.web import init_web
+
+    configure_logging()
+
+    settings = settings or load_settings()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    settings.server.secret_key = _secret_key(settings)
+    secure = settings.server.issuer.startswith("https://")
+
+    app = Flask("idp", root_path=str(PACKAGE_DIR),
+                template_folder=str(Path(PACKAGE_DIR).parent / "templates"),
+                instance_path=str(settings.instance_dir))
+    app.config.update(
+        SECRET_KEY=settings.server.secret_key,
+        SESSION_COOKIE_NAME="__Host-idp" if secure else "idp_session",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=64 * 1024,
+        WTF_CSRF_TIME_LIMIT=settings.journey.lifetime_seconds + 600,
+        BABEL_DEFAULT_LOCALE="fa",
+        BABEL_TRANSLATION_DIRECTORIES=str(PACKAGE_DIR / "translations"),
+        RATELIMIT_ENABLED=settings.ratelimit.enabled,
+        RATELIMIT_STORAGE_URI=settings.redis.url or "memory://",
+        RATELIMIT_KEY_PREFIX="idp-limit",
+    )
+    if settings.server.proxy_count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.server.proxy_count,
+                                x_proto=settings.server.proxy_count,
+                                x_host=settings.server.proxy_count)
+
+    database = Database(settings.database_url)
+    upgrade(settings.database_url)
+    database.init_app(app)
+    keys = KeyRing(settings.path(settings.keys.path),
+                   retention_seconds=max(settings.tokens.access_token_seconds,
+                                         settings.tokens.id_token_seconds))
+    keys.ensure()
+    registries = build_registries(
+        settings.registries.backend, sandbox_path=settings.path(settings.registries.sandbox_path),
+        http_base_url=settings.registries.http_base_url, http_token=settings.registries.http_token,
+        http_timeout=settings.registries.http_timeout_seconds)
+    svc = Services(settings=settings, db=database, store=Store.from_url(settings.redis.url),
+                   keys=keys, registries=registries,
+                   sms=build_sms_sender(
+                       settings.sms.backend, outbox_path=settings.path(settings.sms.outbox_path),
+                       kavenegar_api_key=settings.sms.kavenegar_api_key,
+                       kavenegar_base_url=settings.sms.kavenegar_base_url,
+                       kavenegar_template=settings.sms.kavenegar_template,
+                       timeout=settings.sms.timeout_seconds),
+                   mailer=build_mailer(
+                       settings.email.backend,
+                       outbox_path=settings.path(settings.email.outbox_path),
+                       smtp_host=settings.email.smtp_host, smtp_port=settings.email.smtp_port,
+                       smtp_username=settings.email.smtp_username,
+                       smtp_password=settings.email.smtp_password,
+                       smtp_tls=settings.email.smtp_tls, sender=settings.email.sender,
+                       timeout=settings.email.timeout_seconds))
+    app.extensions["idp"] = svc
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    init_web(app)
+    ops.Metrics().init_app(app)
+    init_oidc(app, svc)
+
+    csrf.exempt(oidc_bp)  # token, revocation, introspection and RP logout are not forms
+    for blueprint in (oidc_bp, login_bp, account.bp, pages.bp, ops.bp):
+        app.register_blueprint(blueprint)
+    if settings.server.demo:
+        app.register_blueprint(dev.bp)
+
+    with app.app_context():
+        svc.discovery = discovery_document()
+        sync_config_clients(database.session, settings.clients)
+        database.session.commit()
+    return app

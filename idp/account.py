@@ -1,0 +1,40 @@
+"""The citizen's own page at the provider: profile, address-update requests, consents."""
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from flows import journey as journeys
+from flows.consent import SCOPE_DESCRIPTIONS
+from flows.forms import ConfirmForm
+from idp.models import AddressUpdateRequest, Client, Consent
+from idp.services import services
+
+bp = Blueprint("account", __name__)
+
+
+@bp.route("/")
+def index():
+    return redirect(url_for("account.profile"))
+
+
+@bp.route("/account")
+def profile():
+    if not current_user.is_authenticated:
+        # Log in to the provider itself: a journey with no relying party to answer.
+        journey = journeys.new_journey(None, None)
+        journeys.save(journey)
+        return journeys.go_on(journey)
+    account = current_user.account
+    session = services().db.session
+    requests = session.scalars(select(AddressUpdateRequest)
+                               .where(AddressUpdateRequest.account_id == account.id)
+                               .order_by(AddressUpdateRequest.created_at.desc())).all()
+    consents = session.execute(select(Consent, Client.name).join(Client)
+                               .where(Consent.account_id == account.id)).all()
+    return render_template("account/profile.html", account=account, address_requests=requests,
+                           consents=[{"client_name": name,
+                                      "scopes": [str(SCOPE_DESCRIPTIONS[s]) for s in
+                                                 c.scope.split() if s in SCOPE_DESCRIPTIONS]}
+                                     for c, name in consents],
+                           form=ConfirmForm())

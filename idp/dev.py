@@ -1,0 +1,15 @@
+"""Development pages, registered only in demo mode: the SMS outbox, so a person can log in."""
+
+from flask import Blueprint, render_template
+
+from idp.messaging import read_outbox
+from idp.services import services
+
+bp = Blueprint("dev", __name__, url_prefix="/dev")
+
+
+@bp.route("/outbox")
+def outbox():
+    settings = services().settings
+    messages = read_outbox(settings.path(settings.sms.outbox_path), limit=50)
+    return render_template("dev/outbox.html", messages=messages)

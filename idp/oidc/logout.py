@@ -1,0 +1,81 @@
+"""RP-initiated logout (OpenID RP-Initiated Logout 1.0) and back-channel logout (OIDC BCL 1.0).
+
+Authlib's endpoint validates ``id_token_hint`` and the registered post-logout URI; this module
+ends the provider session and tells the session's other relying parties.
+"""
+
+import logging
+import secrets
+import time
+
+import requests
+from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
+from flask_login import current_user, logout_user
+from joserfc import jwt
+
+from idp.audit import record
+from idp.services import services
+from idp.sessions import SessionUser, end_session, public_sid
+
+log = logging.getLogger(__name__)
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+BACKCHANNEL_TIMEOUT = 3.0
+
+
+class EndSessionEndpoint(_EndSessionEndpoint):
+    def get_server_jwks(self):
+        return services().keys.verification_keys()
+
+    def resolve_client_from_id_token_claims(self, id_token_claims: dict):
+        # A one-element aud list names its client as clearly as a string does (SPEC §4).
+        aud = id_token_claims.get("aud")
+        if isinstance(aud, list) and len(aud) == 1:
+            aud = aud[0]
+        return self.server.query_client(aud) if isinstance(aud, str) else None
+
+    def end_session(self, end_session_request) -> None:
+        log_out(end_session_request.client)
+
+
+def log_out(client=None) -> None:
+    """End the provider session of this browser and tell its other relying parties."""
+    if not current_user.is_authenticated:
+        return
+    user: SessionUser = current_user._get_current_object()
+    client_id = client.client_id if client else None
+    notify_backchannel(user, except_client=client_id)
+    end_session(user.sid)
+    logout_user()
+    record("logout", account_id=user.account.id, client_id=client_id)
+    services().db.session.commit()
+
+
+def logout_token(client, user: SessionUser) -> str:
+    """OIDC Back-Channel Logout §2.4: a signed JWT naming the session and the subject."""
+    svc = services()
+    now = int(time.time())
+    claims = {"iss": svc.settings.server.issuer, "aud": client.client_id, "iat": now,
+              "exp": now + 120, "jti": secrets.token_urlsafe(16), "sub": user.account.id,
+              "sid": public_sid(user.sid), "events": {BACKCHANNEL_EVENT: {}}}
+    alg = client.id_token_alg
+    header = {"alg": alg, "typ": "logout+jwt", "kid": svc.keys.signing_kid(alg)}
+    return jwt.encode(header, claims, svc.keys.signing_keys(alg))
+
+
+def notify_backchannel(user: SessionUser, except_client: str | None = None) -> None:
+    """POST a logout token to each other relying party of the session that asked for one."""
+    server = services().oauth_server
+    for client_id in user.clients:
+        client = server.query_client(client_id)
+        if client is None or not client.backchannel_logout_uri or client_id == except_client:
+            continue
+        try:
+            response = requests.post(client.backchannel_logout_uri,
+                                     data={"logout_token": logout_token(client, user)},
+                                     timeout=BACKCHANNEL_TIMEOUT)
+            if response.status_code >= 400:
+                log.warning("back-channel logout refused", extra={"client_id": client_id,
+                                                                  "status": response.status_code})
+        except requests.RequestException as exc:
+            log.warning("back-channel logout failed", extra={"client_id": client_id,
+                                                             "error": type(exc).__name__})

@@ -1,0 +1,91 @@
+"""Authlib's authorization server, wired to this provider's storage.
+
+Clients are cached in memory for a short while (SPEC §6: no database read of the client on
+every request); ``idp clients remove`` in another process takes effect within the cache's TTL.
+"""
+
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer as _AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import request as flask_request
+from werkzeug.datastructures import MultiDict
+
+from idp.audit import record
+from idp.models import Client, Grant, RefreshToken
+from idp.models.base import utcnow
+from idp.oidc.grants import AuthenticatedUser, token_hash
+from idp.services import services
+
+CLIENT_CACHE_SECONDS = 30
+
+
+class StoredAuthorizationRequest(OAuth2Request):
+    """An /authorize request saved in the journey and resumed when the citizen is done."""
+
+    def __init__(self, issuer: str, params: dict[str, str], headers) -> None:
+        super().__init__("GET", f"{issuer}/authorize?{urlencode(params)}", headers=headers)
+        self.payload = BasicOAuth2Payload(params)
+        self._args = MultiDict(params)
+
+    @property
+    def args(self) -> MultiDict:
+        return self._args
+
+    @property
+    def form(self) -> MultiDict:
+        return MultiDict()
+
+
+class AuthorizationServer(_AuthorizationServer):
+    def __init__(self, app=None) -> None:
+        self._clients: dict[str, tuple[float, Client | None]] = {}
+        super().__init__(app, query_client=self.find_client, save_token=self.store_token)
+
+    def find_client(self, client_id: str) -> Client | None:
+        if not isinstance(client_id, str) or len(client_id) > 64:
+            return None
+        now = time.monotonic()
+        cached = self._clients.get(client_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        session = services().db.session
+        client = session.get(Client, client_id)
+        if client is not None:
+            session.expunge(client)
+        self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
+        return client
+
+    def forget_client(self, client_id: str) -> None:
+        self._clients.pop(client_id, None)
+
+    def create_oauth2_request(self, request) -> OAuth2Request:
+        if isinstance(request, OAuth2Request):
+            return request
+        if isinstance(request, dict):
+            return StoredAuthorizationRequest(services().settings.server.issuer, request,
+                                              flask_request.headers)
+        return super().create_oauth2_request(request)
+
+    def store_token(self, token: dict, request) -> None:
+        """Record the grant (first issue) and the refresh token, in one commit."""
+        svc = services()
+        session = svc.db.session
+        user: AuthenticatedUser = request.user
+        client = request.client
+        if request.refresh_token is None:
+            session.add(Grant(id=user.grant_id, client_id=client.client_id,
+                              account_id=user.account.id, scope=token.get("scope", ""),
+                              auth_time=user.auth_time, amr=user.amr, acr=user.acr,
+                              claims=user.claims, session_id=user.sid))
+        if "refresh_token" in token:
+            lifetime = timedelta(days=svc.settings.tokens.refresh_token_days)
+            session.add(RefreshToken(grant_id=user.grant_id,
+                                     token_hash=token_hash(token["refresh_token"]),
+                                     scope=token.get("scope", ""), expires_at=utcnow() + lifetime))
+        record("token.issued", account_id=user.account.id, client_id=client.client_id,
+               grant_type=request.payload.grant_type, grant_id=user.grant_id)
+        session.commit()

@@ -1,0 +1,61 @@
+"""UserInfo (OIDC Core §5.3) and client authentication by signed JWT (RFC 7523, OIDC §9)."""
+
+from functools import lru_cache
+
+import requests
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
+from joserfc.jwk import KeySet
+
+from idp.models import Grant
+from idp.oidc.claims import user_claims
+from idp.oidc.grants import AuthenticatedUser
+from idp.oidc.tokens import AccessTokenValidator
+from idp.services import services
+
+resource_protector = ResourceProtector()
+resource_protector.register_token_validator(AccessTokenValidator())
+
+
+class UserInfoEndpoint(_UserInfoEndpoint):
+    def get_issuer(self) -> str:
+        return services().settings.server.issuer
+
+    def resolve_private_key(self):
+        return services().keys.signing_keys("RS256")
+
+    def generate_user_info(self, user: AuthenticatedUser, scope: str):
+        grant = services().db.session.get(Grant, user.grant_id) if user.grant_id else None
+        return user_claims(user.account, scope.split(), member="userinfo",
+                           claims_request=grant.claims if grant else None,
+                           allowed_scopes=user.allowed_scopes, locale=user.locale)
+
+
+@lru_cache(maxsize=256)
+def _remote_jwks(uri: str) -> dict:
+    response = requests.get(uri, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """``private_key_jwt``: the client signs an assertion with a key it registered."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self) -> None:
+        super().__init__(validate_jti=True)
+
+    def get_audiences(self) -> list[str]:
+        issuer = services().settings.server.issuer
+        return [issuer, f"{issuer}/token"]
+
+    def validate_jti(self, claims, jti) -> bool:
+        # RFC 7523 §3: an assertion is used once.
+        return services().store.add(f"assertion-jti:{claims['sub']}:{jti}", 1, 600)
+
+    def resolve_client_public_key(self, client) -> KeySet:
+        if client.jwks:
+            return KeySet.import_key_set(client.jwks)
+        return KeySet.import_key_set(_remote_jwks(client.jwks_uri))

@@ -1,0 +1,67 @@
+"""Operations: liveness, readiness and Prometheus metrics (SPEC §6)."""
+
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from sqlalchemy import text
+
+from idp.services import services
+
+bp = Blueprint("ops", __name__)
+
+
+class Metrics:
+    """One registry per app, so that several apps in one process (tests) do not collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("idp_http_requests_total", "HTTP requests",
+                                ["endpoint", "method", "status"], registry=self.registry)
+        self.latency = Histogram("idp_http_request_seconds", "Request latency",
+                                 ["endpoint"], registry=self.registry)
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["idp.metrics"] = self
+
+        @app.before_request
+        def _start() -> None:
+            g.started = time.perf_counter()
+
+        @app.after_request
+        def _count(response):
+            endpoint = request.endpoint or "unknown"
+            self.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+            if "started" in g:
+                self.latency.labels(endpoint).observe(time.perf_counter() - g.started)
+            return response
+
+
+@bp.route("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+def readyz():
+    svc = services()
+    checks = {"redis": svc.store.ping()}
+    try:
+        svc.db.session.execute(text("SELECT 1"))
+        checks["database"] = True
+    except Exception:
+        checks["database"] = False
+    ready = all(checks.values())
+    return jsonify(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503
+
+
+@bp.route("/metrics")
+def metrics():
+    registry = current_app.extensions["idp.metrics"].registry
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,79 @@
+"""What the provider needs from the outside registries (SPEC §5), independent of how they answer.
+
+Adapters return ``None`` for "the registry does not hold this" and raise
+:class:`RegistryUnavailable` when they cannot tell (down, slow, garbage), so callers can tell a
+citizen's mistake from an outage.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal, Protocol
+
+IdentityType = Literal["iranian", "foreign"]
+Gender = Literal["male", "female"]
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person as a registry holds them; Iranians have a national code, foreigners a FIDA code."""
+
+    identity_type: IdentityType
+    national_code: str | None
+    fida_code: str | None
+    first_name: str
+    last_name: str
+    father_name: str
+    gender: Gender
+    birth_date: date  # Gregorian
+    postal_code: str | None
+    nationality: str  # ISO 3166 alpha-2, "IR" for Iranians
+
+
+@dataclass(frozen=True)
+class Company:
+    national_id: str
+    name: str
+    ceo_national_code: str
+
+
+class RegistryUnavailable(Exception):
+    """An outside registry is down, too slow or answered garbage.
+
+    The message names the registry and the kind of failure only, never personal data, because it
+    ends up in logs and error pages.
+    """
+
+
+class CivilRegistry(Protocol):
+    """ثبت احوال: Iranians by national code and birth date."""
+
+    def find_person(self, national_code: str, birth_date: date) -> Person | None: ...
+
+
+class ForeignersRegistry(Protocol):
+    """Foreign nationals (اتباع) by FIDA code, birth date and one secondary identifier."""
+
+    def find_foreigner(self, fida_code: str, birth_date: date, id_type: str,
+                       id_value: str) -> Person | None: ...
+
+
+class MobileOwnership(Protocol):
+    """Shahkar (شاهکار): is this mobile line registered to this national code / FIDA code."""
+
+    def owns(self, mobile_e164: str, identity_type: str, code: str) -> bool: ...
+
+
+class CompanyRegistry(Protocol):
+    """The companies registry: a company's name and its registered CEO."""
+
+    def find_company(self, national_id: str) -> Company | None: ...
+
+
+@dataclass
+class Registries:
+    """The four outside registries the journey consults, built once at start."""
+
+    civil: CivilRegistry
+    foreigners: ForeignersRegistry
+    shahkar: MobileOwnership
+    companies: CompanyRegistry

@@ -1,0 +1,81 @@
+"""The provider's own single-sign-on session, as Flask-Login's session user.
+
+The browser's cookie holds only a random session id (Flask-Login's "alternative token"); the
+session itself lives in the store, so logging out anywhere ends it everywhere, and every login
+gets a new id (SPEC §7: session id rotated at login).
+"""
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from flask_login import LoginManager, UserMixin
+
+from idp.models import Account
+from idp.services import services
+
+login_manager = LoginManager()
+login_manager.session_protection = None  # the session id itself is the secret
+
+
+@dataclass
+class SessionUser(UserMixin):
+    sid: str
+    account: Account
+    auth_time: int
+    amr: list[str]
+    acr: str
+    clients: list[str] = field(default_factory=list)
+
+    def get_id(self) -> str:
+        return self.sid
+
+
+def _lifetime() -> int:
+    return services().settings.server.session_hours * 3600
+
+
+def start_session(account: Account, *, amr: list[str], acr: str,
+                  auth_time: int | None = None) -> SessionUser:
+    sid = secrets.token_urlsafe(24)
+    user = SessionUser(sid=sid, account=account, auth_time=auth_time or int(time.time()),
+                       amr=amr, acr=acr)
+    _save(user)
+    return user
+
+
+def _save(user: SessionUser) -> None:
+    services().store.put(f"sso:{user.sid}", {"account_id": user.account.id,
+                                             "auth_time": user.auth_time, "amr": user.amr,
+                                             "acr": user.acr, "clients": user.clients},
+                         _lifetime() - (int(time.time()) - user.auth_time))
+
+
+@login_manager.user_loader
+def load_session(sid: str) -> SessionUser | None:
+    svc = services()
+    data = svc.store.get(f"sso:{sid}")
+    if data is None:
+        return None
+    account = svc.db.session.get(Account, data["account_id"])
+    if account is None:
+        return None
+    return SessionUser(sid=sid, account=account, auth_time=data["auth_time"], amr=data["amr"],
+                       acr=data["acr"], clients=data["clients"])
+
+
+def remember_client(user: SessionUser, client_id: str) -> None:
+    """The relying parties of this session, for back-channel logout."""
+    if client_id not in user.clients:
+        user.clients.append(client_id)
+        _save(user)
+
+
+def end_session(sid: str) -> None:
+    services().store.delete(f"sso:{sid}")
+
+
+def public_sid(sid: str) -> str:
+    """The ``sid`` claim: names the session to relying parties without revealing its id."""
+    return hashlib.sha256(sid.encode()).hexdigest()[:32]

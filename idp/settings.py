@@ -1,0 +1,203 @@
+"""Settings: one TOML file plus ``IDP_<SECTION>_<KEY>`` environment overrides.
+
+Every default lives here, so ``config.example.toml`` documents exactly these fields. Relative
+paths are resolved against the config file's folder (or the working directory without a file),
+so a config can be moved together with its data.
+"""
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEMO_SANDBOX = PACKAGE_DIR / "registries" / "sandbox_demo.toml"
+
+
+@dataclass
+class ServerSettings:
+    issuer: str = "http://127.0.0.1:5000"
+    # Empty: a random key is generated once and kept in the instance folder.
+    secret_key: str = ""
+    instance_path: str = "instance"
+    # Lifetime of the provider's own (single sign-on) session.
+    session_hours: int = 8
+    # Number of reverse proxies whose X-Forwarded-For may be trusted.
+    proxy_count: int = 0
+    demo: bool = False
+
+
+@dataclass
+class DatabaseSettings:
+    # Empty: a SQLite file in the instance folder.
+    url: str = ""
+
+
+@dataclass
+class RedisSettings:
+    # Empty: an in-process Redis (fakeredis), for one process only.
+    url: str = ""
+
+
+@dataclass
+class KeysSettings:
+    path: str = "keys"
+
+
+@dataclass
+class TokenSettings:
+    access_token_seconds: int = 600
+    id_token_seconds: int = 600
+    refresh_token_days: int = 30
+    authorization_code_seconds: int = 60
+
+
+@dataclass
+class SmsSettings:
+    backend: str = "outbox"
+    outbox_path: str = "instance/outbox.jsonl"
+    kavenegar_api_key: str = ""
+    kavenegar_base_url: str = "https://api.kavenegar.com"
+    kavenegar_template: str = "login"
+    timeout_seconds: float = 5.0
+
+
+@dataclass
+class EmailSettings:
+    backend: str = "outbox"
+    outbox_path: str = "instance/mail.jsonl"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_tls: bool = True
+    sender: str = "no-reply@my.gov.ir"
+    timeout_seconds: float = 5.0
+
+
+@dataclass
+class CaptchaSettings:
+    enabled: bool = True
+    length: int = 5
+    lifetime_seconds: int = 300
+
+
+@dataclass
+class OtpSettings:
+    length: int = 6
+    lifetime_seconds: int = 120
+    max_attempts: int = 5
+    resend_cooldown_seconds: int = 60
+
+
+@dataclass
+class JourneySettings:
+    lifetime_seconds: int = 600
+
+
+@dataclass
+class RateLimitSettings:
+    enabled: bool = True
+    otp_send_per_mobile: str = "5 per 10 minutes;20 per day"
+    otp_send_per_ip: str = "30 per 10 minutes"
+    otp_verify_per_mobile: str = "15 per 10 minutes"
+    otp_verify_per_ip: str = "60 per 10 minutes"
+    identity_per_ip: str = "30 per 10 minutes"
+    identity_per_mobile: str = "10 per 10 minutes"
+    captcha_per_ip: str = "120 per 10 minutes"
+    token_per_ip: str = "600 per minute"
+
+
+@dataclass
+class RegistrySettings:
+    backend: str = "sandbox"
+    sandbox_path: str = str(DEMO_SANDBOX)
+    http_base_url: str = ""
+    http_token: str = ""
+    http_timeout_seconds: float = 5.0
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    keys: KeysSettings = field(default_factory=KeysSettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    captcha: CaptchaSettings = field(default_factory=CaptchaSettings)
+    otp: OtpSettings = field(default_factory=OtpSettings)
+    journey: JourneySettings = field(default_factory=JourneySettings)
+    ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    registries: RegistrySettings = field(default_factory=RegistrySettings)
+    clients: list[dict] = field(default_factory=list)
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    def path(self, value: str) -> Path:
+        """Resolve a configured path against the config file's folder."""
+        return (self.base_dir / value).resolve()
+
+    @property
+    def instance_dir(self) -> Path:
+        return self.path(self.server.instance_path)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.instance_dir / 'idp.sqlite3'}"
+
+
+def _coerce(value: object, kind: type, name: str) -> object:
+    """Turn a TOML or environment value into the field's declared type."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"{name}: expected a boolean, got {value!r}")
+    if kind in (int, float):
+        if isinstance(value, bool):
+            raise ValueError(f"{name}: expected a number, got {value!r}")
+        return kind(value)
+    return str(value)
+
+
+def load_settings(path: str | os.PathLike | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (or ``$IDP_CONFIG``), then apply ``IDP_<SECTION>_<KEY>`` overrides."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("IDP_CONFIG") or None
+    data: dict = {}
+    base_dir = Path.cwd()
+    if path:
+        config_file = Path(path).resolve()
+        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        base_dir = config_file.parent
+
+    settings = Settings(base_dir=base_dir)
+    hints = typing.get_type_hints(Settings)
+    for section_field in dataclasses.fields(Settings):
+        name = section_field.name
+        if name in {"clients", "base_dir"}:
+            continue
+        section = getattr(settings, name)
+        given = data.get(name, {})
+        unknown = set(given) - {f.name for f in dataclasses.fields(section)}
+        if unknown:
+            raise ValueError(f"[{name}]: unknown keys {sorted(unknown)}")
+        section_hints = typing.get_type_hints(hints[name])
+        for key_field in dataclasses.fields(section):
+            key = key_field.name
+            env_name = f"IDP_{name.upper()}_{key.upper()}"
+            raw = environ.get(env_name, given.get(key))
+            if raw is not None:
+                setattr(section, key, _coerce(raw, section_hints[key], f"{name}.{key}"))
+    settings.clients = list(data.get("clients", []))
+    return settings
+

@@ -1,0 +1,208 @@
+"""A citizen logs in to the municipal app with a real browser, at phone width.
+
+Debian's Chromium is driven by Playwright (never ``playwright install``); every page is saved to
+``test-artifacts/browser/`` so that a person can look at what the citizen saw.
+"""
+
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+from live import demo_person, free_port, read_otp, serve, write_config
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+MUNICIPAL_NAME = "سامانه حساب شهروندی شهرداری"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
+]
+
+
+def fa(text: str) -> str:
+    return text.translate(PERSIAN)
+
+
+@pytest.fixture
+def sites(tmp_path):
+    """The provider and the municipal app, each on its own port, as a browser sees them."""
+    from clients.municipal import create_app as create_municipal
+    from idp import create_app
+    from idp.settings import load_settings
+
+    provider_port, municipal_port = free_port(), free_port()
+    municipal_url = f"http://127.0.0.1:{municipal_port}"
+    secret = secrets.token_urlsafe(24)
+    config = write_config(tmp_path, port=provider_port, clients=[{
+        "client_id": "municipal", "client_secret": secret, "name": MUNICIPAL_NAME,
+        "redirect_uris": [municipal_url + "/callback"],
+        "post_logout_redirect_uris": [municipal_url + "/"],
+        "scope": "openid profile phone address national_id",
+    }])
+    settings = load_settings(config, environ={})
+    provider = create_app(settings)
+    issuer = settings.server.issuer
+    municipal = create_municipal(issuer, "municipal", secret, municipal_url)
+    with serve(provider, provider_port), serve(municipal, municipal_port):
+        yield {"issuer": issuer, "municipal": municipal_url,
+               "outbox": settings.path(settings.sms.outbox_path)}
+    provider.extensions["idp"].db.engine.dispose()
+
+
+@pytest.fixture
+def browser_page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"])
+        context = browser.new_context(viewport={"width": 390, "height": 844},
+                                      device_scale_factor=2, is_mobile=True, has_touch=True,
+                                      locale="fa-IR")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+class Recorder:
+    """Numbered full-page screenshots, and what went wrong on the way (console, HTTP)."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.count = 0
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("response", self._response)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "favicon.ico" not in message.text:
+            self.problems.append(f"console: {message.text}")
+
+    def _response(self, response) -> None:
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+            self.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def shot(self, name: str) -> None:
+        self.count += 1
+        self.page.wait_for_load_state("load")
+        self.page.evaluate("document.fonts.ready")
+        self.page.screenshot(path=ARTIFACTS / f"{self.count:02d}-{name}.png", full_page=True)
+
+
+def assert_provider_page(page, issuer: str, heading: str) -> None:
+    """A journey page: right to left, Persian, set in Vazirmatn, with the expected heading."""
+    assert page.url.startswith(issuer), page.url
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("html").get_attribute("lang") == "fa"
+    assert page.locator("h1").first.inner_text().strip() == heading
+    page.evaluate("document.fonts.ready")
+    loaded = page.evaluate("""() => [...document.fonts].some(
+        face => face.family.replace(/["']/g, '') === 'Vazirmatn' && face.status === 'loaded')""")
+    assert loaded, "the Vazirmatn web font was not loaded"
+    assert page.evaluate("document.fonts.check('16px Vazirmatn')")
+    family = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert family.replace('"', "").startswith("Vazirmatn"), family
+
+
+def submit(page) -> None:
+    """Press the page's main button, as a thumb would."""
+    page.locator("main form button[type=submit]").first.click()
+
+
+def test_citizen_logs_in_to_the_municipal_app_on_a_phone(sites, browser_page):
+    page, issuer, person = browser_page, sites["issuer"], demo_person
+    record = Recorder(page)
+
+    page.goto(sites["municipal"] + "/")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    login = page.get_by_role("link", name="ورود با پنجره ملی خدمات دولت هوشمند")
+    assert login.is_visible()
+    record.shot("municipal-home")
+
+    login.click()
+    page.wait_for_url(re.compile(r".*/login/mobile$"))
+    assert_provider_page(page, issuer, "ورود به سامانه از طریق رمز یکبار مصرف")
+    assert MUNICIPAL_NAME in page.locator("main").inner_text()
+    record.shot("mobile")
+    # Typed key by key in Persian digits, as a Persian phone keyboard sends them (SPEC §3.1).
+    page.locator("#mobile").press_sequentially(fa(person["mobile"]))
+    record.shot("mobile-typed")
+    submit(page)
+
+    page.wait_for_url(re.compile(r".*/login/otp$"))
+    assert_provider_page(page, issuer, "ورود رمز یکبار مصرف")
+    notice = page.locator("main").inner_text()
+    assert fa(person["mobile"]) in notice or person["mobile"] in notice
+    assert "*4*40#" in notice  # seed 002: the USSD fallback
+    record.shot("otp")
+    page.locator("#otp").press_sequentially(fa(read_otp(sites["outbox"], person["mobile"])))
+    submit(page)
+
+    page.wait_for_url(re.compile(r".*/login/identity.*"))
+    assert_provider_page(page, issuer, "احراز هویت")
+    tabs = page.locator("main .tabs").inner_text()
+    assert "ایرانی" in tabs and "اتباع" in tabs
+    record.shot("identity")
+    year, month, day = person["birth"]
+    page.locator("#national_code").press_sequentially(fa(person["national_code"]))
+    page.locator("#birth_day").press_sequentially(fa(str(day)))
+    page.locator("#birth_month").select_option(str(month))
+    page.locator("#birth_year").press_sequentially(fa(str(year)))
+    record.shot("identity-filled")
+    submit(page)
+
+    page.wait_for_url(re.compile(r".*/login/postal$"))
+    assert_provider_page(page, issuer, "تایید کد پستی")
+    assert "آخرین نشانی ثبت شده" in page.locator("main").inner_text()  # seed 002 §4.1
+    shown = page.locator("#postal_code").input_value().translate(ASCII)
+    assert shown == person["postal_code"]
+    record.shot("postal")
+    submit(page)
+
+    page.wait_for_url(re.compile(r".*/login/consent$"))
+    assert_provider_page(page, issuer, "اجازه دسترسی")
+    assert MUNICIPAL_NAME in page.locator("main").inner_text()
+    record.shot("consent")
+    page.get_by_role("button", name="اجازه می‌دهم").click()
+
+    page.wait_for_url(sites["municipal"] + "/")
+    name = page.locator("#citizen-name").inner_text()
+    assert person["given_name"] in name and person["family_name"] in name
+    table = page.locator("main").inner_text()
+    assert fa(person["national_code"]) in table
+    assert fa(person["postal_code"]) in table
+    assert fa(person["mobile"]) in table
+    assert "رمز یکبار مصرف" in table  # amr
+    record.shot("municipal-account")
+
+    page.get_by_role("link", name="خروج").click()
+    page.wait_for_load_state("load")
+    if page.url.startswith(issuer):
+        # The provider may ask before ending the single sign-on session.
+        assert_provider_page(page, issuer, "خروج از سامانه")
+        record.shot("logout-confirm")
+        page.locator("button[name=confirm]").click()
+    page.wait_for_url(re.compile(re.escape(sites["municipal"]) + r"/(\?.*)?$"))
+    assert "خارج شدید" in page.locator("main").inner_text()
+    assert page.locator("#citizen-name").count() == 0
+    record.shot("municipal-logged-out")
+
+    # The provider's session ended too: logging in again starts at the mobile page.
+    page.get_by_role("link", name="ورود با پنجره ملی خدمات دولت هوشمند").click()
+    page.wait_for_url(re.compile(r".*/login/mobile$"))
+    record.shot("mobile-after-logout")
+
+    assert record.problems == []

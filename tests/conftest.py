@@ -1,0 +1,113 @@
+"""Shared fixtures: a provider app on embedded defaults, and on PostgreSQL + Redis when the
+``IDP_TEST_DATABASE_URL`` / ``IDP_TEST_REDIS_URL`` services are given (`.ci/run` sets them)."""
+
+import os
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from idp.keys import KeyRing
+from idp.settings import Settings
+
+DATABASE_URL = os.environ.get("IDP_TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "")
+TEST_CLIENTS = [
+    {"client_id": "test-rp", "client_secret": "test-rp-secret", "name": "سامانه آزمایشی",
+     "redirect_uris": ["https://rp.example/cb"],
+     "post_logout_redirect_uris": ["https://rp.example/bye"],
+     "scope": "openid profile email phone address national_id offline_access"},
+    {"client_id": "test-first", "client_secret": "test-first-secret", "name": "سامانه خودی",
+     "redirect_uris": ["https://first.example/cb"], "first_party": True},
+    {"client_id": "test-public", "name": "اپلیکیشن آزمایشی", "public": True,
+     "redirect_uris": ["https://app.example/cb"]},
+]
+
+
+@pytest.fixture(scope="session")
+def key_folder(tmp_path_factory) -> Path:
+    """Keys are generated once per run and copied into each test's folder."""
+    folder = tmp_path_factory.mktemp("keys")
+    KeyRing(folder, retention_seconds=600).ensure()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def services_database() -> str:
+    """A scratch PostgreSQL database for this run, dropped at the end."""
+    if not DATABASE_URL:
+        pytest.skip("IDP_TEST_DATABASE_URL is not set")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"idp_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_services(database_url: str) -> None:
+    import redis
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(database_url)
+    tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+    if tables:
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+    engine.dispose()
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+@pytest.fixture(params=["embedded", "services"])
+def backend(request) -> str:
+    if request.param == "services" and not (DATABASE_URL and REDIS_URL):
+        pytest.skip("PostgreSQL/Redis not configured (IDP_TEST_DATABASE_URL, IDP_TEST_REDIS_URL)")
+    return request.param
+
+
+def make_settings(tmp_path: Path, key_folder: Path, *, database_url: str = "",
+                  redis_url: str = "", clients=None) -> Settings:
+    settings = Settings(base_dir=tmp_path)
+    settings.server.issuer = "http://localhost"
+    settings.server.secret_key = "test-secret-key"
+    shutil.copytree(key_folder, tmp_path / "keys", dirs_exist_ok=True)
+    settings.database.url = database_url
+    settings.redis.url = redis_url
+    settings.captcha.enabled = False
+    settings.ratelimit.enabled = False
+    settings.clients = list(TEST_CLIENTS if clients is None else clients)
+    return settings
+
+
+@pytest.fixture
+def settings(request, tmp_path, key_folder, backend) -> Settings:
+    if backend == "services":
+        database_url = request.getfixturevalue("services_database")
+        _reset_services(database_url)
+        return make_settings(tmp_path, key_folder, database_url=database_url,
+                             redis_url=REDIS_URL)
+    return make_settings(tmp_path, key_folder)
+
+
+@pytest.fixture
+def app(settings):
+    from idp import create_app
+
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["idp"].db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

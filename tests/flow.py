@@ -1,0 +1,129 @@
+"""Walking the login journey through the provider's real HTML forms, for the tests."""
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+DEMO = {"mobile": "09120000001", "national_code": "0499370899", "birth": (1360, 1, 1)}
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no csrf_token in page"
+    return match.group(1)
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+def authorize_url(client_id: str = "test-rp", redirect_uri: str = "https://rp.example/cb",
+                  scope: str = "openid profile phone national_id", **extra) -> str:
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+              "scope": scope, "state": "st-" + secrets.token_hex(4),
+              "nonce": "n-" + secrets.token_hex(4)}
+    params.update({k: v for k, v in extra.items() if v is not None})
+    return "/authorize?" + urlencode(params)
+
+
+def outbox_codes(app, mobile_local: str) -> list[str]:
+    settings = app.extensions["idp"].settings
+    path = Path(settings.path(settings.sms.outbox_path))
+    if not path.exists():
+        return []
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [m["code"] for m in lines if m["to"] == mobile_local]
+
+
+def get(client, url: str):
+    return client.get(url, follow_redirects=False)
+
+
+def follow(client, response):
+    """Follow provider-internal redirects; stop at one that leaves for a relying party."""
+    while response.status_code in (301, 302, 303):
+        location = response.headers["Location"]
+        if location.startswith("http") and not location.startswith("http://localhost"):
+            return response
+        response = client.get(location.replace("http://localhost", ""))
+    return response
+
+
+def post_form(client, url: str, page_html: str, data: dict):
+    return client.post(url, data={"csrf_token": csrf(page_html), **data})
+
+
+def submit_mobile(client, app, mobile: str):
+    page = client.get("/login/mobile")
+    assert page.status_code == 200
+    return post_form(client, "/login/mobile", page.get_data(as_text=True), {"mobile": mobile})
+
+
+def submit_otp(client, app, code: str):
+    page = client.get("/login/otp")
+    return post_form(client, "/login/otp", page.get_data(as_text=True), {"otp": code})
+
+
+def submit_identity(client, national_code: str, birth: tuple[int, int, int]):
+    page = client.get("/login/identity")
+    return post_form(client, "/login/identity", page.get_data(as_text=True), {
+        "identity_type": "iranian", "national_code": national_code,
+        "birth_year": str(birth[0]), "birth_month": str(birth[1]), "birth_day": str(birth[2])})
+
+
+def confirm_postal(client, postal_code: str | None = None):
+    page = client.get("/login/postal")
+    html = page.get_data(as_text=True)
+    if postal_code is None:
+        postal_code = re.search(r'name="postal_code"[^>]*value="([0-9]*)"', html).group(1)
+    return post_form(client, "/login/postal", html, {"postal_code": postal_code})
+
+
+def give_consent(client, decision: str = "allow"):
+    page = client.get("/login/consent")
+    return post_form(client, "/login/consent", page.get_data(as_text=True),
+                     {"decision": decision})
+
+
+def login(client, app, url: str, person: dict = DEMO, consent: str | None = "allow"):
+    """From /authorize to the redirect back at the relying party; returns that response."""
+    response = follow(client, get(client, url))
+    if response.request.path == "/login/mobile":
+        follow(client, submit_mobile(client, app, person["mobile"]))
+        code = outbox_codes(app, person["mobile"])[-1]
+        response = follow(client, submit_otp(client, app, code))
+        if response.request.path == "/login/identity":
+            response = follow(client, submit_identity(client, person["national_code"],
+                                                      person["birth"]))
+        if response.request.path == "/login/postal":
+            response = follow(client, confirm_postal(client))
+    if response.status_code == 200 and response.request.path == "/login/consent" and consent:
+        response = follow(client, give_consent(client, consent))
+    return response
+
+
+def redirect_params(response) -> dict:
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+
+
+def exchange(client, code: str, *, client_id="test-rp", secret="test-rp-secret",
+             redirect_uri="https://rp.example/cb", verifier: str | None = None):
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if verifier:
+        data["code_verifier"] = verifier
+    auth = (client_id, secret) if secret else None
+    if auth is None:
+        data["client_id"] = client_id
+    headers = {}
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    return client.post("/token", data=data, headers=headers)
