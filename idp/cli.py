@@ -1,0 +1,199 @@
+"""The ``idp`` command: serve, demo, database, keys and clients."""
+
+import json
+import threading
+from pathlib import Path
+
+import click
+from werkzeug.serving import make_server
+
+from idp.clients import list_clients, register_client, remove_client
+from idp.db import Database
+from idp.keys import KeyRing
+from idp.migrations import upgrade
+from idp.settings import Settings, load_settings
+
+DEMO_CLIENT_ID = "municipal-demo"
+# Only for the demo relying party on a developer's machine; never used by `idp serve`.
+DEMO_CLIENT_SECRET = "municipal-demo-secret"
+
+
+class Context:
+    def __init__(self, config: str | None) -> None:
+        self.config = config
+
+    def settings(self) -> Settings:
+        return load_settings(self.config)
+
+    def database(self) -> Database:
+        settings = self.settings()
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.database_url)
+        return Database(settings.database_url)
+
+    def keys(self) -> KeyRing:
+        settings = self.settings()
+        return KeyRing(settings.path(settings.keys.path),
+                       retention_seconds=max(settings.tokens.access_token_seconds,
+                                             settings.tokens.id_token_seconds))
+
+
+@click.group()
+@click.option("--config", envvar="IDP_CONFIG", type=click.Path(dir_okay=False),
+              help="TOML settings file (default: $IDP_CONFIG, else built-in defaults).")
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    """National single-sign-on provider (پنجره ملی خدمات دولت هوشمند)."""
+    ctx.obj = Context(config)
+
+
+def _run(app, host: str, port: int) -> threading.Thread:
+    server = make_server(host, port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return thread
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_obj
+def serve(obj: Context, host: str, port: int) -> None:
+    """Run the provider alone (development server; production: gunicorn idp.wsgi:app)."""
+    from idp import create_app
+
+    app = create_app(obj.settings())
+    click.echo(f"provider: {app.extensions['idp'].settings.server.issuer}")
+    _run(app, host, port).join()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--client-port", default=5001, show_default=True, type=int)
+@click.pass_obj
+def demo(obj: Context, host: str, port: int, client_port: int) -> None:
+    """Run the provider and the demo municipal relying party on embedded defaults."""
+    from clients.municipal import create_app as create_municipal
+    from idp import create_app
+
+    settings = obj.settings()
+    settings.server.demo = True
+    settings.server.issuer = f"http://{host}:{port}"
+    client_url = f"http://{host}:{client_port}"
+    settings.clients = [entry for entry in settings.clients
+                        if entry.get("client_id") != DEMO_CLIENT_ID]
+    settings.clients.append({
+        "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
+        "name": "حساب شهروندی شهرداری (نمونه)", "redirect_uris": [f"{client_url}/callback"],
+        "post_logout_redirect_uris": [f"{client_url}/"],
+        "scope": "openid profile phone address national_id offline_access"})
+    provider = create_app(settings)
+    municipal = create_municipal(settings.server.issuer, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+                                 client_url)
+    _run(provider, host, port)
+    thread = _run(municipal, host, client_port)
+    click.echo(
+        f"سامانه نمونه شهرداری / demo relying party:  {client_url}/\n"
+        f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}/dev/outbox\n"
+        "شهروند نمونه / demo citizen: کد ملی 0499370899، تاریخ تولد 1360/01/01، "
+        "موبایل 09120000001\n"
+        "(captcha: read it from the image; stop with Ctrl+C)")
+    thread.join()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj: Context) -> None:
+    """Apply every migration (a no-op on an up-to-date database)."""
+    obj.database()
+    click.echo("database is up to date")
+
+
+@main.group()
+def keys() -> None:
+    """Signing keys."""
+
+
+@keys.command("list")
+@click.pass_obj
+def keys_list(obj: Context) -> None:
+    """One JSON line per published key."""
+    ring = obj.keys()
+    ring.ensure()
+    for item in ring.describe():
+        click.echo(json.dumps(item))
+
+
+@keys.command("rotate")
+@click.pass_obj
+def keys_rotate(obj: Context) -> None:
+    """Add a new current key per algorithm; retired keys stay published until tokens expire."""
+    ring = obj.keys()
+    ring.ensure()
+    click.echo(json.dumps({"current": ring.rotate()}))
+
+
+@main.group()
+def clients() -> None:
+    """Relying parties."""
+
+
+@clients.command("add")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option("--public", is_flag=True, help="No secret; PKCE required.")
+@click.option("--first-party", is_flag=True, help="No consent page.")
+@click.option("--scope", default=None, help='Space-separated, e.g. "openid profile".')
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
+@click.option("--backchannel-logout-uri", default=None)
+@click.option("--auth-method", default=None,
+              type=click.Choice(["client_secret_basic", "client_secret_post",
+                                 "private_key_jwt", "none"]))
+@click.option("--id-token-alg", default="RS256", type=click.Choice(["RS256", "ES256"]))
+@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--jwks-uri", default=None)
+@click.pass_obj
+def clients_add(obj: Context, name, redirect_uris, public, first_party, scope, post_logout,
+                backchannel_logout_uri, auth_method, id_token_alg, jwks_file, jwks_uri) -> None:
+    """Register a client; prints {"client_id", "client_secret"} as JSON (secret shown once)."""
+    database = obj.database()
+    jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
+    with database.sessionmaker() as session:
+        try:
+            client, secret = register_client(
+                session, name=name, redirect_uris=redirect_uris, public=public,
+                first_party=first_party, scope=scope, post_logout_redirect_uris=post_logout,
+                backchannel_logout_uri=backchannel_logout_uri, auth_method=auth_method,
+                id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        session.commit()
+        click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret,
+                               "token_endpoint_auth_method": client.auth_method,
+                               "scope": client.scope}))
+
+
+@clients.command("list")
+@click.pass_obj
+def clients_list(obj: Context) -> None:
+    """Every client as JSON (no secrets)."""
+    with obj.database().sessionmaker() as session:
+        click.echo(json.dumps(list_clients(session), ensure_ascii=False, indent=2))
+
+
+@clients.command("remove")
+@click.argument("client_id")
+@click.pass_obj
+def clients_remove(obj: Context, client_id: str) -> None:
+    """Remove a client and everything issued to it."""
+    with obj.database().sessionmaker() as session:
+        if not remove_client(session, client_id):
+            raise click.ClickException(f"no client {client_id!r}")
+        session.commit()
+    click.echo(f"removed {client_id}")
