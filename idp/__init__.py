@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                                          settings.tokens.id_token_seconds))
     keys.ensure()
     registries = build_registries(
-        settings.registries.backend, sandbox_path=settings.path(settings.registries.sandbox_path),
+        settings.registries.backend, sandbox_path=settings.sandbox_file,
         http_base_url=settings.registries.http_base_url, http_token=settings.registries.http_token,
         http_timeout=settings.registries.http_timeout_seconds)
     svc = Services(settings=settings, db=database, store=Store.from_url(settings.redis.url),

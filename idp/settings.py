@@ -114,7 +114,8 @@ class RateLimitSettings:
 @dataclass
 class RegistrySettings:
     backend: str = "sandbox"
-    sandbox_path: str = str(DEMO_SANDBOX)
+    # Empty: the demo file of fictional people shipped with the provider.
+    sandbox_path: str = ""
     http_base_url: str = ""
     http_token: str = ""
     http_timeout_seconds: float = 5.0
@@ -144,6 +145,11 @@ class Settings:
     @property
     def instance_dir(self) -> Path:
         return self.path(self.server.instance_path)
+
+    @property
+    def sandbox_file(self) -> Path:
+        return self.path(self.registries.sandbox_path) if self.registries.sandbox_path \
+            else DEMO_SANDBOX
 
     @property
     def database_url(self) -> str:
