@@ -10,6 +10,7 @@ import jdatetime
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from idp import identifiers
@@ -58,9 +59,9 @@ class IdentityForm(FlaskForm):
     identity_type = HiddenField(default="iranian")
     national_code = StringField()
     fida_code = StringField()
-    secondary_id_type = SelectField(choices=[("passport", _l("شماره گذرنامه")),
-                                             ("naja", _l("شماره فراگیر ناجا")),
-                                             ("unique_id", _l("شناسه یکتا"))],
+    secondary_id_type = SelectField(choices=[SelectChoice("passport", _l("شماره گذرنامه")),
+                                             SelectChoice("naja", _l("شماره فراگیر ناجا")),
+                                             SelectChoice("unique_id", _l("شناسه یکتا"))],
                                     validate_choice=False)
     secondary_id = StringField()
     birth_year = StringField()

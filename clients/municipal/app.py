@@ -181,11 +181,14 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str) -
                 logged_out = False
         if citizen is None:
             return render_template("home.html", logged_out=logged_out)
+        userinfo, id_claims = citizen["userinfo"], citizen["id_token"]
+        # The ID token repeats the profile; its own rows are about the login itself.
+        login_claims = {key: value for key, value in id_claims.items()
+                        if userinfo.get(key) != value}
         return render_template(
-            "account.html",
-            name=citizen["userinfo"].get("name") or citizen["id_token"].get("name", ""),
-            id_token_rows=claim_rows(citizen["id_token"]),
-            userinfo_rows=claim_rows(citizen["userinfo"]))
+            "account.html", name=userinfo.get("name") or id_claims.get("name", ""),
+            userinfo_rows=claim_rows(userinfo), id_token_rows=claim_rows(login_claims),
+            repeated=len(login_claims) < len(id_claims))
 
     @app.get("/login")
     def login():

@@ -53,12 +53,18 @@ def sites(tmp_path):
     provider.extensions["idp"].db.engine.dispose()
 
 
-@pytest.fixture
-def browser_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Screenshots of this run only: the folder is emptied once, at the start."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
+    return ARTIFACTS
+
+
+@pytest.fixture
+def browser_page(artifacts):
+    sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -79,8 +85,9 @@ def browser_page():
 class Recorder:
     """Numbered full-page screenshots, and what went wrong on the way (console, HTTP)."""
 
-    def __init__(self, page) -> None:
+    def __init__(self, page, prefix: str = "") -> None:
         self.page = page
+        self.prefix = prefix
         self.count = 0
         self.problems: list[str] = []
         page.on("console", self._console)
@@ -99,7 +106,8 @@ class Recorder:
         self.count += 1
         self.page.wait_for_load_state("load")
         self.page.evaluate("document.fonts.ready")
-        self.page.screenshot(path=ARTIFACTS / f"{self.count:02d}-{name}.png", full_page=True)
+        self.page.screenshot(path=ARTIFACTS / f"{self.prefix}{self.count:02d}-{name}.png",
+                             full_page=True)
 
 
 def assert_provider_page(page, issuer: str, heading: str) -> None:
@@ -122,9 +130,9 @@ def submit(page) -> None:
     page.locator("main form button[type=submit]").first.click()
 
 
-def test_citizen_logs_in_to_the_municipal_app_on_a_phone(sites, browser_page):
-    page, issuer, person = browser_page, sites["issuer"], demo_person
-    record = Recorder(page)
+def walk_to_consent(page, sites, record: Recorder, person: dict = demo_person) -> None:
+    """From the municipal home page through every journey step up to the consent page."""
+    issuer = sites["issuer"]
 
     page.goto(sites["municipal"] + "/")
     assert page.locator("html").get_attribute("dir") == "rtl"
@@ -176,6 +184,12 @@ def test_citizen_logs_in_to_the_municipal_app_on_a_phone(sites, browser_page):
     assert_provider_page(page, issuer, "اجازه دسترسی")
     assert MUNICIPAL_NAME in page.locator("main").inner_text()
     record.shot("consent")
+
+
+def test_citizen_logs_in_to_the_municipal_app_on_a_phone(sites, browser_page):
+    page, issuer, person = browser_page, sites["issuer"], demo_person
+    record = Recorder(page)
+    walk_to_consent(page, sites, record, person)
     page.get_by_role("button", name="اجازه می‌دهم").click()
 
     page.wait_for_url(sites["municipal"] + "/")
@@ -206,3 +220,20 @@ def test_citizen_logs_in_to_the_municipal_app_on_a_phone(sites, browser_page):
     record.shot("mobile-after-logout")
 
     assert record.problems == []
+
+
+def test_citizen_who_refuses_consent_is_told_so_by_the_municipal_app(sites, browser_page):
+    page = browser_page
+    record = Recorder(page, prefix="deny-")
+    walk_to_consent(page, sites, record)
+    page.get_by_role("button", name="اجازه نمی‌دهم").click()
+
+    # OIDC Core §3.1.2.6: access_denied goes back to the client, which explains it in Persian.
+    page.wait_for_url(re.compile(re.escape(sites["municipal"]) + r"/callback\?.*"))
+    assert "error=access_denied" in page.url
+    assert "اجازه دسترسی به اطلاعات شما داده نشد" in page.locator("main").inner_text()
+    assert page.locator("#citizen-name").count() == 0
+    record.shot("municipal-refused")
+    # The refusal page itself is a 400 (and Chromium logs it); nothing else may fail.
+    assert f"HTTP 400: {page.url}" in record.problems
+    assert [problem for problem in record.problems if "400" not in problem] == []
