@@ -12,10 +12,24 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from flows import bp as login_bp
+from idp import account, dev, ops, pages
+from idp.clients import sync_config_clients
 from idp.db import Database
 from idp.keys import KeyRing
 from idp.logs import configure_logging
+from idp.messaging import build_mailer, build_sms_sender
+from idp.migrations import upgrade
+from idp.oidc import init_oidc
+from idp.oidc.views import bp as oidc_bp
+from idp.oidc.views import discovery_document
+from idp.ratelimit import limiter
+from idp.registries import build_registries
+from idp.services import Services
+from idp.sessions import login_manager
 from idp.settings import PACKAGE_DIR, Settings, load_settings
+from idp.store import Store
+from idp.web import init_web
 
 csrf = CSRFProtect()
 
@@ -35,20 +49,6 @@ def _secret_key(settings: Settings) -> str:
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from flows import bp as login_bp
-    from idp import account, dev, ops, pages
-    from idp.clients import sync_config_clients
-    from idp.messaging import build_mailer, build_sms_sender
-    from idp.migrations import upgrade
-    from idp.oidc import init_oidc
-    from idp.oidc.views import bp as oidc_bp
-    from idp.oidc.views import discovery_document
-    from idp.ratelimit import limiter
-    from idp.registries import build_registries
-    from idp.services import Services
-    from idp.sessions import login_manager
-    from idp.store import Store
-    from idp.web import init_web
 
     configure_logging()
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 from werkzeug.serving import make_server
 
+from clients.municipal import create_app as create_municipal
+from idp import create_app
 from idp.clients import list_clients, register_client, remove_client
 from idp.db import Database
 from idp.keys import KeyRing
@@ -60,8 +62,6 @@ def _run(app, host: str, port: int) -> threading.Thread:
 @click.pass_obj
 def serve(obj: Context, host: str, port: int) -> None:
     """Run the provider alone (development server; production: gunicorn idp.wsgi:app)."""
-    from idp import create_app
-
     app = create_app(obj.settings())
     click.echo(f"provider: {app.extensions['idp'].settings.server.issuer}")
     _run(app, host, port).join()
@@ -74,9 +74,6 @@ def serve(obj: Context, host: str, port: int) -> None:
 @click.pass_obj
 def demo(obj: Context, host: str, port: int, client_port: int) -> None:
     """Run the provider and the demo municipal relying party on embedded defaults."""
-    from clients.municipal import create_app as create_municipal
-    from idp import create_app
-
     settings = obj.settings()
     settings.server.demo = True
     settings.server.issuer = f"http://{host}:{port}"

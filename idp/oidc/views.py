@@ -6,6 +6,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, render_template, request
 
 from flows.forms import ConfirmForm
+from idp.clients import SUPPORTED_SCOPES
 from idp.oidc import authorize as authorize_step
 from idp.oidc.claims import ACR_VALUES_SUPPORTED, CLAIMS_SUPPORTED
 from idp.oidc.logout import log_out
@@ -17,8 +18,6 @@ bp = Blueprint("oidc", __name__)
 
 def discovery_document() -> dict:
     """OpenID Connect Discovery 1.0 §3, computed once at start."""
-    from idp.clients import SUPPORTED_SCOPES
-
     issuer = services().settings.server.issuer
     auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     return {

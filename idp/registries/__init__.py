@@ -12,6 +12,8 @@ from idp.registries.base import (
     Registries,
     RegistryUnavailable,
 )
+from idp.registries.http import http_registries
+from idp.registries.sandbox import load_sandbox
 
 __all__ = [
     "CivilRegistry",
@@ -30,11 +32,7 @@ def build_registries(backend: str, *, sandbox_path: Path, http_base_url: str, ht
                      http_timeout: float) -> Registries:
     """The registries named by ``[registries] backend``: ``sandbox`` or ``http``."""
     if backend == "sandbox":
-        from idp.registries.sandbox import load_sandbox
-
         return load_sandbox(Path(sandbox_path))
     if backend == "http":
-        from idp.registries.http import http_registries
-
         return http_registries(http_base_url, http_token, http_timeout)
     raise ValueError(f"registries: unknown backend {backend!r} (sandbox or http)")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import jwt
 import pytest
 import requests
-from live import demo_person, free_port, serve, walk_login, write_config
+from live import demo_person, free_port, serve, walk_login
 from oic.oauth2.message import ErrorResponse
 from oic.oic import Client
 from oic.oic.message import AccessTokenResponse, AuthorizationResponse, RegistrationResponse
@@ -29,21 +29,20 @@ SCOPE = "openid profile phone address national_id"
 
 
 @pytest.fixture
-def provider(tmp_path):
-    """The provider on a real port, with one confidential client registered for pyoidc."""
+def provider(settings):
+    """The provider on a real port, with one confidential client registered for pyoidc; on the
+    embedded defaults and, when configured, on PostgreSQL + Redis (conftest's ``settings``)."""
     from idp import create_app
-    from idp.settings import load_settings
 
     port = free_port()
     secret = secrets.token_urlsafe(24)
-    config = write_config(tmp_path, port=port, clients=[{
+    settings.server.issuer = f"http://127.0.0.1:{port}"
+    settings.clients = [{
         "client_id": CLIENT_ID, "client_secret": secret, "name": "سامانه آزمون pyoidc",
         "redirect_uris": [REDIRECT_URI], "scope": SCOPE,
-    }])
-    settings = load_settings(config, environ={})
+    }]
     app = create_app(settings)
     with serve(app, port) as issuer:
-        assert issuer == settings.server.issuer
         yield {"issuer": issuer, "secret": secret,
                "outbox": settings.path(settings.sms.outbox_path)}
     app.extensions["idp"].db.engine.dispose()
