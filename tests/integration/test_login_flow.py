@@ -259,3 +259,15 @@ def test_logout_with_hint_redirects_to_registered_uri_only(client, app):
     assert response.headers["Location"] == "https://rp.example/bye?state=s1"
     # The session is over: prompt=none now needs a login.
     assert redirect_params(get(client, authorize_url(prompt="none")))["error"] == "login_required"
+
+
+def test_login_hint_prefills_the_mobile(client):
+    page = follow(client, get(client, authorize_url(login_hint="+989120000001")))
+    assert 'value="09120000001"' in page.get_data(as_text=True)
+
+
+def test_citizen_logs_in_to_the_provider_itself(client, app):
+    response = login(client, app, "/account")
+    assert response.request.path == "/account"
+    html = response.get_data(as_text=True)
+    assert "0499370899" in html or "۰۴۹۹۳۷۰۸۹۹" in html
