@@ -93,7 +93,7 @@ def consent():
         journey.consent_given = True
         journeys.save(journey)
         return journeys.go_on(journey)
-    listed = [(s, str(SCOPE_DESCRIPTIONS[s])) for s in sorted(scopes) if s in SCOPE_DESCRIPTIONS]
+    listed = [(s, str(text)) for s, text in SCOPE_DESCRIPTIONS.items() if s in scopes]
     return render_template("login/consent.html", client_name=client.name, scopes=listed,
                            form=form)
 

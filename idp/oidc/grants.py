@@ -185,7 +185,9 @@ class OpenIDCode(_OpenIDCode):
         return claims
 
     def generate_user_info(self, user: AuthenticatedUser, scope: str):
-        return user_claims(user.account, scope.split(), member="id_token",
+        # OIDC Core §5.4: with an access token issued, scope claims come from UserInfo; the ID
+        # token carries the subject plus what the ``claims`` parameter asks of it (§5.5).
+        return user_claims(user.account, (), member="id_token",
                            claims_request=user.claims, allowed_scopes=user.allowed_scopes,
                            locale=user.locale)
 

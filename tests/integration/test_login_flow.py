@@ -69,18 +69,21 @@ def test_new_citizen_logs_in_and_tokens_verify_independently(client, app):
     assert claims["nonce"] in url
     assert claims["amr"] == ["otp", "sms"]
     assert claims["acr"] == "urn:idp:loa:2"
-    assert claims["national_code"] == DEMO["national_code"]
-    assert claims["phone_number"] == "+989120000001"
-    assert claims["birthdate_jalali"] == "1360-01-01"
-    assert claims["birthdate"] == "1981-03-21"
+    # OIDC Core §5.4: scope claims come from UserInfo when an access token is issued.
+    assert "national_code" not in claims and "phone_number" not in claims
     assert abs(claims["auth_time"] - time.time()) < 60
     access = pyjwt.decode(body["access_token"], options={"verify_signature": False})
     assert pyjwt.get_unverified_header(body["access_token"])["typ"] == "at+jwt"
     assert access["aud"] == "test-rp" and access["client_id"] == "test-rp"
     info = client.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert info.status_code == 200
-    assert info.get_json()["sub"] == claims["sub"]
-    assert info.get_json()["address"]["postal_code"]
+    user = info.get_json()
+    assert user["sub"] == claims["sub"]
+    assert user["address"]["postal_code"]
+    assert user["national_code"] == DEMO["national_code"]
+    assert user["phone_number"] == "+989120000001"
+    assert user["birthdate_jalali"] == "1360-01-01"
+    assert user["birthdate"] == "1981-03-21"
 
 
 def test_no_refresh_token_without_offline_access(client, app):

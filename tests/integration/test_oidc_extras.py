@@ -208,3 +208,10 @@ def test_health_and_metrics(client):
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").get_json()["status"] == "ready"
     assert b"idp_http_requests_total" in client.get("/metrics").data
+
+
+def test_claims_parameter_puts_a_claim_in_the_id_token(client, app):
+    claims = '{"id_token": {"national_code": {"essential": true}}}'
+    code, verifier = code_for(client, app, claims=claims)
+    id_token = exchange(client, code, verifier=verifier).get_json()["id_token"]
+    assert verify(client, id_token, "test-rp")["national_code"] == "0499370899"
