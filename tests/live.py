@@ -193,3 +193,17 @@ def walk_login(http: requests.Session, url: str, *, redirect_uri: str, outbox: P
         response = http.post(urljoin(response.url, form["action"]), data=data,
                              allow_redirects=False, timeout=10)
     raise AssertionError("the journey did not end at the relying party")
+
+
+def answer_json(handler, status: int, body: object, delay: float = 0.0) -> None:
+    """Answer a stub server's request with JSON after ``delay`` (to test client timeouts)."""
+    time.sleep(delay)
+    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+    try:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+    except OSError:
+        pass  # the client gave up (the timeout tests)

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from live import answer_json
 
 from idp.registries import Company, RegistryUnavailable, build_registries
 
@@ -30,17 +31,7 @@ class StubRegistry(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         self.server.requests.append({"path": url.path, "query": parse_qs(url.query),
                                      "auth": self.headers.get("Authorization")})
-        status, body, delay = self.server.routes.get(url.path, (404, {"error": "nf"}, 0))
-        time.sleep(delay)
-        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            pass  # the client gave up (timeout test)
+        answer_json(self, *self.server.routes.get(url.path, (404, {"error": "nf"}, 0)))
 
     def log_message(self, *args) -> None:
         pass

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
+from live import answer_json
 
 from idp.messaging import (
     KavenegarSms,
@@ -131,17 +132,7 @@ class StubKavenegar(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         self.server.requests.append((self.path, form))
-        status, body, delay = self.server.answer
-        time.sleep(delay)
-        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            pass
+        answer_json(self, *self.server.answer)
 
     def log_message(self, *args) -> None:
         pass
