@@ -14,6 +14,9 @@ from idp.db import Base
 from idp.models.base import utcnow
 
 _hasher = PasswordHasher()
+# Stored argon2 hash -> SHA-256 of the secret that last matched it: a busy client is not
+# hashed with argon2 on every token request, and a changed secret has a new stored hash.
+_verified: dict[str, bytes] = {}
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 
@@ -38,10 +41,6 @@ class Client(ClientMixin, Base):
     jwks: Mapped[dict | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    # Digest of the last secret that passed argon2, so that a busy client is not hashed with
-    # argon2 on every token request (the stored form stays an argon2 hash).
-    _verified_digest = None
 
     @property
     def public(self) -> bool:
@@ -86,14 +85,14 @@ class Client(ClientMixin, Base):
         if not self.client_secret_hash or not client_secret:
             return False
         digest = sha256(client_secret.encode()).digest()
-        if self._verified_digest is not None and hmac.compare_digest(digest,
-                                                                    self._verified_digest):
+        known = _verified.get(self.client_secret_hash)
+        if known is not None and hmac.compare_digest(digest, known):
             return True
         try:
             _hasher.verify(self.client_secret_hash, client_secret)
         except (VerificationError, InvalidHashError):
             return False
-        self._verified_digest = digest
+        _verified[self.client_secret_hash] = digest
         return True
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
