@@ -1,5 +1,6 @@
 """Bad input and faults on the journey: each gets its Persian message and changes nothing."""
 
+import dataclasses
 import textwrap
 import time
 
@@ -266,3 +267,26 @@ def test_expired_journey_restarts_cleanly(client, app):
     response = client.get("/login/mobile")
     assert response.status_code == 410
     assert "/authorize?" in text(response)
+
+
+def test_postal_confirmation_comes_again_only_when_the_registry_changes(client, app, monkeypatch):
+    url = authorize_url(code_challenge=pkce()[1], code_challenge_method="S256")
+    redirect_params(login(client, app, url, MARYAM))
+
+    def second_login():
+        app.extensions["idp"].store.delete("otp-cooldown:+989351110001")
+        browser = app.test_client()
+        follow(browser, get(browser, url))
+        follow(browser, submit_mobile(browser, app, MARYAM["mobile"]))
+        return follow(browser, submit_otp(browser, app, outbox_codes(app, MARYAM["mobile"])[-1]))
+
+    assert second_login().request.path != "/login/postal"
+    civil = app.extensions["idp"].registries.civil
+    original = civil.find_person
+
+    def moved(code, birth_date):
+        person = original(code, birth_date)
+        return person and dataclasses.replace(person, postal_code="1587634561")
+
+    monkeypatch.setattr(civil, "find_person", moved)
+    assert second_login().request.path == "/login/postal"
