@@ -94,7 +94,7 @@ class IdentityForm(FlaskForm):
             return
         kind = self.secondary_id_type.data
         value = None
-        if kind in {"passport", "naja", "unique_id"}:
+        if kind in identifiers.SECONDARY_ID_KINDS:
             value = identifiers.normalize_secondary_id(kind, field.data or "")
         if value is None:
             raise ValidationError(MSG_SECONDARY_ID)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 HERE = Path(__file__).resolve().parent
@@ -53,10 +53,3 @@ def upgrade(database_url: str) -> None:
     with _upgrade_lock(database_url):
         command.upgrade(alembic_config(database_url), "head")
 
-
-def is_empty(database_url: str) -> bool:
-    engine = create_engine(database_url)
-    try:
-        return not inspect(engine).get_table_names()
-    finally:
-        engine.dispose()

@@ -19,5 +19,3 @@ class Consent(Base):
     scope: Mapped[str] = mapped_column(Text)
     granted_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    def covers(self, scope: str) -> bool:
-        return set(scope.split()) <= set(self.scope.split())
