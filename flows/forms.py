@@ -126,7 +126,3 @@ class PostalForm(FlaskForm):
 
 class ConsentForm(FlaskForm):
     decision = StringField()
-
-
-class ConfirmForm(FlaskForm):
-    """A form that only carries the CSRF token (resend, logout confirmation, …)."""

@@ -2,9 +2,6 @@
 
 from flask import render_template, session, url_for
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
-
-from flows import journey as journeys
 
 
 def restart_url() -> str:
@@ -31,16 +28,6 @@ def unavailable() -> tuple[str, int]:
     return error_page(_("در حال حاضر امکان برقراری ارتباط با سامانه‌های استعلام وجود ندارد. "
                         "لطفا چند دقیقه دیگر دوباره تلاش کنید."), 503,
                       title=_("خطای موقت"))
-
-
-def require(step: journeys.Step) -> journeys.Journey | Response | tuple[str, int]:
-    """The current journey if ``step`` is its next step; otherwise where to go instead."""
-    journey = journeys.current()
-    if journey is None:
-        return expired()
-    if journeys.next_step(journey) is not step:
-        return journeys.go_on(journey)
-    return journey
 
 
 def form_status(form) -> int:

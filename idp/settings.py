@@ -147,11 +147,6 @@ class Settings:
         return self.path(self.server.instance_path)
 
     @property
-    def sandbox_file(self) -> Path:
-        return self.path(self.registries.sandbox_path) if self.registries.sandbox_path \
-            else DEMO_SANDBOX
-
-    @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.instance_dir / 'idp.sqlite3'}"
 

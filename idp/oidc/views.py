@@ -5,20 +5,22 @@ from urllib.parse import urlsplit
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, render_template, request
 
-from flows.forms import ConfirmForm
-from idp.clients import SUPPORTED_SCOPES
+from idp.authn import ACR_VALUES_SUPPORTED
+from idp.forms import ConfirmForm
 from idp.oidc import authorize as authorize_step
-from idp.oidc.claims import ACR_VALUES_SUPPORTED, CLAIMS_SUPPORTED
+from idp.oidc.claims import CLAIMS_SUPPORTED
 from idp.oidc.logout import log_out
 from idp.ratelimit import per_ip
+from idp.scopes import SUPPORTED_SCOPES
 from idp.services import services
+from idp.settings import Settings
 
 bp = Blueprint("oidc", __name__)
 
 
-def discovery_document() -> dict:
+def discovery_document(settings: Settings) -> dict:
     """OpenID Connect Discovery 1.0 §3, computed once at start."""
-    issuer = services().settings.server.issuer
+    issuer = settings.server.issuer
     auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     return {
         "issuer": issuer,
