@@ -11,8 +11,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 
 from flows import bp
+from flows.errors import expired
 from flows.journey import Journey, current, discard, save, where
-from flows.pages import expired
 from flows.plan import advance
 from idp.audit import record
 from idp.models import Account

@@ -12,11 +12,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from flows import bp
+from flows.errors import form_status, unavailable
 from flows.finish import proceed
 from flows.forms import IdentityForm
 from flows.journey import Journey, at_step, mobile_key
 from flows.otp import by_code
-from flows.pages import form_status, unavailable
 from flows.plan import Step, register
 from flows.recognise import refresh_from_registry
 from idp.audit import record

@@ -16,7 +16,7 @@ from functools import wraps
 from flask import g, redirect, session, url_for
 from flask.typing import ResponseReturnValue
 
-from flows.pages import expired
+from flows.errors import expired
 from idp.authn import Authentication
 from idp.services import services
 

@@ -4,16 +4,15 @@ from flask import make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from flows import bp
+from flows.errors import expired, form_status
 from flows.finish import proceed
 from flows.forms import MobileForm
 from flows.journey import Journey, at_step, current, save, where
-from flows.otp import CooldownActive, by_code, send_code
-from flows.pages import error_page, expired, form_status
+from flows.otp import by_code, send_or_explain
 from flows.plan import Step, advance, register
 from idp.audit import record
 from idp.captcha import check_captcha, new_captcha
 from idp.identifiers import mobile_local, normalize_mobile
-from idp.messaging import MessagingUnavailable
 from idp.ratelimit import per_ip, per_mobile, typed_mobile
 from idp.services import services
 
@@ -48,14 +47,10 @@ def mobile(journey: Journey):
         record("login.captcha_failed")
         services().db.session.commit()
         return _render(journey, form, status=422)
-    try:
-        send_code(journey.id, form.mobile_e164)
-    except CooldownActive as wait:
-        return _render(journey, form, _("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
-                                        seconds=wait.seconds), 429)
-    except MessagingUnavailable:
-        return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
-                            "تلاش کنید."), 503)
+    failure = send_or_explain(journey.id, form.mobile_e164,
+                              lambda message, status: _render(journey, form, message, status))
+    if failure:
+        return failure
     journey.mobile = form.mobile_e164
     journey.complete("mobile")
     return proceed(journey)

@@ -7,19 +7,21 @@ A re-send waits for a cool-down that counts per mobile across journeys.
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from hashlib import sha256
 
 from flask import redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from flows import bp
+from flows.errors import error_page, form_status, unavailable
 from flows.finish import proceed
 from flows.forms import OtpForm
 from flows.journey import Journey, at_step, mobile_key
-from flows.pages import error_page, form_status, unavailable
 from flows.plan import Start, Step, register
 from flows.recognise import recognise_mobile
 from idp.audit import record
@@ -118,6 +120,22 @@ def send_code(journey_id: str, mobile: str, email: str | None = None) -> None:
         raise
 
 
+def send_or_explain(journey_id: str, mobile: str,
+                    show: Callable[[str, int], ResponseReturnValue],
+                    email: str | None = None) -> ResponseReturnValue | None:
+    """Send a code; when it cannot go, the page that says why (``show`` renders the step's own
+    page with a message and a status). None when the code was sent."""
+    try:
+        send_code(journey_id, mobile, email)
+    except CooldownActive as wait:
+        return show(_("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
+                      seconds=wait.seconds), 429)
+    except MessagingUnavailable:
+        return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
+                            "تلاش کنید."), 503)
+    return None
+
+
 MESSAGES = {
     Check.WRONG: lambda: _("رمز یکبار مصرف وارد شده صحیح نیست"),
     Check.EXPIRED: lambda: _("رمز یکبار مصرف منقضی شده است. لطفا رمز جدید دریافت کنید."),
@@ -194,12 +212,7 @@ def _send_again(journey: Journey, by_email: bool):
         if not (account and account.email and account.email_verified):
             return redirect(url_for("login.otp"))
         email = account.email
-    try:
-        send_code(journey.id, journey.mobile, email)
-    except CooldownActive as wait:
-        return _render(journey, OtpForm(), _("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
-                                            seconds=wait.seconds), 429)
-    except MessagingUnavailable:
-        return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
-                            "تلاش کنید."), 503)
-    return redirect(url_for("login.otp"))
+    failure = send_or_explain(journey.id, journey.mobile,
+                              lambda message, status: _render(journey, OtpForm(), message, status),
+                              email)
+    return failure or redirect(url_for("login.otp"))

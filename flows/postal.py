@@ -8,10 +8,10 @@ from flask import render_template
 from sqlalchemy.orm import Session
 
 from flows import bp
+from flows.errors import form_status
 from flows.finish import proceed
 from flows.forms import PostalForm
 from flows.journey import Journey, at_step
-from flows.pages import form_status
 from flows.plan import Start, Step, register
 from idp.audit import record
 from idp.models import Account, AddressUpdateRequest

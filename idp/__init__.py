@@ -14,8 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flows import bp as login_bp
 from flows.start import Journeys
-from idp import account, dev, ops, pages
-from idp.clients import sync_config_clients
+from idp import account_page, dev, menu, ops
 from idp.db import Database
 from idp.interaction import Interaction
 from idp.keys import KeyRing
@@ -26,6 +25,7 @@ from idp.oidc import build_server
 from idp.oidc.views import bp as oidc_bp
 from idp.oidc.views import discovery_document
 from idp.ratelimit import limiter
+from idp.registration import sync_config_clients
 from idp.registries import build_registries
 from idp.services import Services
 from idp.sessions import login_manager
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     ops.Metrics().init_app(app)
 
     csrf.exempt(oidc_bp)  # token, revocation, introspection and RP logout are not forms
-    for blueprint in (oidc_bp, login_bp, account.bp, pages.bp, ops.bp):
+    for blueprint in (oidc_bp, login_bp, account_page.bp, menu.bp, ops.bp):
         app.register_blueprint(blueprint)
     if settings.server.demo:
         app.register_blueprint(dev.bp)

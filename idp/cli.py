@@ -9,10 +9,10 @@ from werkzeug.serving import make_server
 
 from clients.municipal import create_app as create_municipal
 from idp import create_app
-from idp.clients import list_clients, register_client, remove_client
 from idp.db import Database
 from idp.keys import KeyRing
 from idp.migrations import upgrade
+from idp.registration import list_clients, register_client, remove_client
 from idp.settings import Settings, load_settings
 
 DEMO_CLIENT_ID = "municipal-demo"
