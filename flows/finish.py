@@ -43,7 +43,7 @@ def log_in(journey: Journey) -> SessionUser:
     session.clear()
     if locale:
         session["locale"] = locale
-    user = start_session(account, journey.authentication)
+    user = start_session(account, journey.authentication, journey.client_id)
     login_user(user)
     record("login.success", account_id=account.id, client_id=journey.client_id,
            amr=" ".join(user.authn.amr))

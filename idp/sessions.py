@@ -41,8 +41,11 @@ def _lifetime() -> int:
     return services().settings.server.session_hours * 3600
 
 
-def start_session(account: Account, authn: Authentication) -> SessionUser:
-    user = SessionUser(sid=secrets.token_urlsafe(24), account=account, authn=authn)
+def start_session(account: Account, authn: Authentication,
+                  client_id: str | None = None) -> SessionUser:
+    """A new session, already naming the relying party it was started for (if any)."""
+    user = SessionUser(sid=secrets.token_urlsafe(24), account=account, authn=authn,
+                       clients=[client_id] if client_id else [])
     _save(user)
     return user
 

@@ -112,7 +112,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         if data["client_id"] != client.client_id:
             return None
-        svc.store.put(f"code-used:{digest}", "", svc.settings.tokens.access_token_seconds)
         data["code_hash"] = digest
         return AuthorizationCode(**data)
 
