@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from idp.authn import ACR_VALUES_SUPPORTED
 from idp.forms import ConfirmForm
@@ -60,20 +60,33 @@ def discovery_document(settings: Settings) -> dict:
     }
 
 
+# Discovery and JWKS are the same bytes for everyone until the keys change: the JSON and its
+# headers are built once per version of their source, and each request only wraps them.
+PUBLIC_HEADERS = (("Cache-Control", "public, max-age=300"), ("Access-Control-Allow-Origin", "*"))
+
+
+def _published(name: str, version: object, build) -> Response:
+    cache = current_app.extensions.setdefault("idp.published", {})
+    entry = cache.get(name)
+    if entry is None or entry[0] != version:
+        body = current_app.json.response(build()).get_data()
+        headers = (("Content-Type", "application/json"),
+                   ("Content-Length", str(len(body))), *PUBLIC_HEADERS)
+        entry = cache[name] = (version, body, headers)
+    return Response(entry[1], headers=list(entry[2]))
+
+
 @bp.route("/.well-known/openid-configuration")
 def discovery():
-    response = jsonify(services().discovery)
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    document = services().discovery
+    return _published("discovery", id(document), lambda: document)
 
 
 @bp.route("/jwks.json")
 def jwks():
-    response = jsonify(services().keys.public_jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    keys = services().keys
+    keys.reload()
+    return _published("jwks", keys.version, keys.public_jwks)
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
