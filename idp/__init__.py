@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flows import bp as login_bp
 from flows.start import Journeys
-from idp import account_page, dev, menu, ops
+from idp import account_page, dev, error_pages, languages, menu, ops, security_headers
 from idp.db import Database
 from idp.interaction import Interaction
 from idp.keys import KeyRing
@@ -31,7 +31,6 @@ from idp.services import Services
 from idp.sessions import login_manager
 from idp.settings import PACKAGE_DIR, Settings, load_settings
 from idp.store import Store
-from idp.web import init_web
 
 csrf = CSRFProtect()
 
@@ -88,7 +87,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
-    init_web(app)
+    for part in (languages, security_headers, error_pages):
+        part.init_app(app)
     ops.Metrics().init_app(app)
 
     csrf.exempt(oidc_bp)  # token, revocation, introspection and RP logout are not forms
