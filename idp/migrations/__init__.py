@@ -13,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from idp.db import protect_sqlite_file
+
 HERE = Path(__file__).resolve().parent
 LOCK_ID = 0x1DB0  # an arbitrary constant shared by every worker of this provider
 
@@ -50,6 +52,7 @@ def _upgrade_lock(database_url: str):
 
 def upgrade(database_url: str) -> None:
     """Bring the database to the newest schema (a no-op when it already is)."""
+    protect_sqlite_file(database_url)
     with _upgrade_lock(database_url):
         command.upgrade(alembic_config(database_url), "head")
 
