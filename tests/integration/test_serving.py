@@ -1,0 +1,146 @@
+"""What makes requests cheap keeps behaviour: published documents, languages, headers, the
+embedded database's file, and the production server behind ``idp serve --workers``."""
+
+import json
+import sqlite3
+import stat
+
+import pytest
+from click.testing import CliRunner
+from flask import jsonify
+
+from idp import cli, languages
+
+
+def test_discovery_and_jwks_are_what_jsonify_makes(app, client):
+    svc = app.extensions["idp"]
+    for path, document in (("/.well-known/openid-configuration", svc.discovery),
+                           ("/jwks.json", svc.keys.public_jwks())):
+        first, second = client.get(path), client.get(path)
+        with app.test_request_context():
+            expected = jsonify(document).get_data()
+        assert first.data == second.data == expected
+        assert first.headers["Content-Type"] == "application/json"
+        assert first.headers["Cache-Control"] == "public, max-age=300"
+        assert first.headers["Access-Control-Allow-Origin"] == "*"
+        assert first.headers["Content-Security-Policy"].startswith("default-src 'self'")
+        assert int(first.headers["Content-Length"]) == len(expected)
+
+
+def test_jwks_bytes_follow_idp_keys_rotate(app, client, settings):
+    svc = app.extensions["idp"]
+    before = {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
+    config = settings.base_dir / "idp.toml"
+    config.write_text(f"[keys]\npath = '{settings.path(settings.keys.path)}'\n")
+    result = CliRunner().invoke(cli.main, ["--config", str(config), "keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    current = set(json.loads(result.output)["current"])
+    svc.keys._checked_at = 0  # as if the reload interval had passed
+    after = {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
+    assert current <= after and before <= after  # retired keys stay published
+    assert client.get("/jwks.json").data == client.get("/jwks.json").data
+
+
+def test_sqlite_file_is_private_and_tuned(app, settings):
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("embedded default only")
+    path = settings.instance_dir / "idp.sqlite3"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    engine = app.extensions["idp"].db.engine
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert raw.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_existing_sqlite_file_is_narrowed(tmp_path):
+    from idp.db import protect_sqlite_file
+
+    path = tmp_path / "old.sqlite3"
+    path.write_bytes(b"")
+    path.chmod(0o644)
+    protect_sqlite_file(f"sqlite:///{path}")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    protect_sqlite_file("sqlite://")  # in memory: nothing to do
+    protect_sqlite_file("postgresql+psycopg://u@h/db")
+
+
+def test_wtforms_messages_loaded_once_per_locale(app):
+    assert languages.wtforms_translations("fa") is languages.wtforms_translations("fa")
+    with app.test_request_context():
+        from flask import request
+
+        assert request.wtforms_translations is languages.wtforms_translations("fa")
+
+
+def test_security_headers_keep_a_view_s_own(app):
+    @app.get("/_own_headers")
+    def own():
+        return "x", 200, {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "private"}
+
+    response = app.test_client().get("/_own_headers")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Cache-Control") == ["private"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "Strict-Transport-Security" not in response.headers
+    secure = app.test_client().get("/faq", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert secure.headers["Cache-Control"] == "no-store"
+
+
+@pytest.fixture
+def serve(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli.production, "serve",
+                        lambda settings, host, port, workers: calls.append(
+                            (settings, host, port, workers)))
+
+    def invoke(config: str, *args: str):
+        path = tmp_path / "idp.toml"
+        path.write_text("[server]\nissuer = 'http://localhost'\n" + config)
+        return CliRunner().invoke(cli.main, ["--config", str(path), "serve", *args]), calls
+
+    return invoke
+
+
+def test_serve_refuses_several_workers_on_the_in_process_store(serve):
+    result, calls = serve("", "--workers", "2")
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert "[redis] url" in result.output
+    assert calls == []
+
+
+def test_serve_workers_runs_the_production_server(serve, tmp_path):
+    result, calls = serve("", "--workers", "1", "--port", "5123")
+    assert result.exit_code == 0, result.output
+    settings, host, port, workers = calls[0]
+    assert (host, port, workers) == ("127.0.0.1", 5123, 1)
+    assert settings.server.issuer == "http://localhost"
+    assert list((tmp_path / "keys").glob("*.jwk.json"))  # keys made before the workers start
+    assert (tmp_path / "instance" / "idp.sqlite3").exists()  # and the schema
+
+
+def test_serve_several_workers_with_redis(serve):
+    result, calls = serve("[redis]\nurl = 'redis://127.0.0.1:1/0'\n", "--workers", "3",
+                          "--host", "0.0.0.0")
+    assert result.exit_code == 0, result.output
+    assert calls[0][1:] == ("0.0.0.0", 5000, 3)
+
+
+def test_serve_rejects_zero_workers(serve):
+    result, calls = serve("", "--workers", "0")
+    assert result.exit_code == 2 and calls == []
+
+
+def test_production_server_settings():
+    from granian.constants import Interfaces
+
+    from idp import production
+
+    assert production.SERVER_SETTINGS["interface"] == Interfaces.WSGI
+    assert production.SERVER_SETTINGS["blocking_threads"] >= 1
