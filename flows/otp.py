@@ -64,9 +64,9 @@ def issue_code(journey_id: str, mobile: str, method: str = "sms_otp") -> str:
     if not svc.store.add(f"otp-cooldown:{mobile}", 1, settings.resend_cooldown_seconds):
         raise CooldownActive(svc.store.ttl(f"otp-cooldown:{mobile}"))
     code = "".join(secrets.choice("0123456789") for _ in range(settings.length))
-    svc.store.put(f"otp:{journey_id}", {"mobile": mobile, "digest": _digest(mobile, code),
-                                        "method": method}, settings.lifetime_seconds)
-    svc.store.delete(f"otp-attempts:{journey_id}")
+    svc.store.batch().put(
+        f"otp:{journey_id}", {"mobile": mobile, "digest": _digest(mobile, code), "method": method},
+        settings.lifetime_seconds).delete(f"otp-attempts:{journey_id}").execute()
     return code
 
 
@@ -77,10 +77,11 @@ def check_code(journey_id: str, mobile: str, code: str) -> tuple[Check, str | No
     """
     svc = services()
     settings = svc.settings.otp
-    stored = svc.store.get(f"otp:{journey_id}")
+    # Every comparison counts, so the attempts are counted with the read (one round trip).
+    stored, attempts = svc.store.batch().get(f"otp:{journey_id}").incr(
+        f"otp-attempts:{journey_id}", settings.lifetime_seconds).execute()
     if stored is None or stored["mobile"] != mobile:
         return Check.EXPIRED, None
-    attempts = svc.store.incr(f"otp-attempts:{journey_id}", settings.lifetime_seconds)
     if attempts > settings.max_attempts:
         svc.store.delete(f"otp:{journey_id}")
         return Check.EXHAUSTED, None
@@ -156,12 +157,12 @@ register(Step("otp", order=20, applies=by_code))
 
 
 def _render(journey: Journey, form, error: str | None = None, status: int = 200):
-    store = services().store
+    expires_in, resend_in = services().store.batch().ttl(f"otp:{journey.id}").ttl(
+        f"otp-cooldown:{journey.mobile}").execute()
     account = _linked_account(journey.mobile)
     return render_template(
         "login/otp.html", form=form, error=error, mobile_display=mobile_local(journey.mobile),
-        expires_in=store.ttl(f"otp:{journey.id}"),
-        resend_in=store.ttl(f"otp-cooldown:{journey.mobile}"),
+        expires_in=expires_in, resend_in=resend_in,
         can_email=bool(account and account.email and account.email_verified)), status
 
 
