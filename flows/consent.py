@@ -2,9 +2,11 @@
 
 from flask import render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from flows import bp
+from flows.errors import error_page
 from flows.finish import deny, proceed
 from flows.forms import ConsentForm
 from flows.journey import Journey, at_step
@@ -66,6 +68,10 @@ def consent(journey: Journey) -> ResponseReturnValue:
     scopes = requested_scopes(journey.params)
     form = ConsentForm()
     if form.validate_on_submit() and form.decision.data in {"allow", "deny"}:
+        if form.client_id.data != client.client_id:
+            # The page showed another client than this journey's: nothing is given to anyone.
+            return error_page(_("این صفحه دیگر معتبر نیست. لطفا دوباره از سامانه مورد نظر "
+                                "وارد شوید."), 409, restart=False)
         if form.decision.data == "deny":
             record("consent.denied", account_id=journey.account_id, client_id=client.client_id)
             return deny(journey)
@@ -73,4 +79,4 @@ def consent(journey: Journey) -> ResponseReturnValue:
         journey.complete("consent")
         return proceed(journey)
     return render_template("login/consent.html", client_name=client.name,
-                           scopes=describe(scopes), form=form)
+                           client_id=client.client_id, scopes=describe(scopes), form=form)

@@ -1,14 +1,17 @@
 """Rendering helpers shared by the step views."""
 
-from flask import render_template, session, url_for
+from flask import g, render_template, url_for
 from flask_babel import gettext as _
 
 
 def restart_url() -> str:
-    """Where 'start again' leads: the same /authorize request, or the provider's own login."""
-    params = session.get("authorize")
-    if params:
-        return url_for("oidc.authorize", **params)
+    """Where 'start again' leads: the journey's /authorize request, or the provider's own login.
+
+    The journey (``g.journey``, even one past its lifetime) keeps the request, not the cookie.
+    """
+    journey = g.get("journey")
+    if journey is not None and journey.params:
+        return url_for("oidc.authorize", **journey.params)
     return url_for("account.profile")
 
 

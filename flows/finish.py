@@ -75,7 +75,7 @@ def deny(journey: Journey) -> ResponseReturnValue:
 @bp.route("/finish")
 def finish_view() -> ResponseReturnValue:
     journey = current()
-    if journey is None:
+    if journey is None or not journey.live:
         return expired()
     if journey.current is not None:
         return redirect(where(journey))

@@ -126,3 +126,5 @@ class PostalForm(FlaskForm):
 
 class ConsentForm(FlaskForm):
     decision = StringField()
+    # The client the page named: consent is given to it, or to no one (issue 6).
+    client_id = HiddenField()

@@ -60,7 +60,7 @@ def mobile(journey: Journey):
 @per_ip("captcha_per_ip", methods=["GET"])
 def captcha():
     journey = current()
-    if journey is None or not _captcha_on():
+    if journey is None or not journey.live or not _captcha_on():
         return expired()
     response = make_response(new_captcha(journey.id))
     response.headers["Content-Type"] = "image/png"
@@ -72,7 +72,7 @@ def captcha():
 def restart():
     """Change the mobile number: the journey goes back to its first step."""
     journey = current()
-    if journey is None:
+    if journey is None or not journey.live:
         return expired()
     if journey.method == "otp" and journey.account_id is None:
         # Until the mobile's owner is known, the code and its proof belong to the old number.

@@ -21,7 +21,7 @@ from flows import bp
 from flows.errors import error_page, form_status, unavailable
 from flows.finish import proceed
 from flows.forms import OtpForm
-from flows.journey import Journey, at_step, mobile_key
+from flows.journey import Journey, at_step, mobile_key, renew
 from flows.plan import Start, Step, register
 from flows.recognise import recognise_mobile
 from idp.audit import record
@@ -184,6 +184,7 @@ def otp(journey: Journey):
         recognise_mobile(journey)
     except RegistryUnavailable:
         return unavailable()
+    renew(journey)
     journey.complete("otp")
     return proceed(journey)
 

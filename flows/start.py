@@ -8,7 +8,7 @@ from authlib.oidc.core.errors import (
     InteractionRequiredError,
     LoginRequiredError,
 )
-from flask import redirect, session
+from flask import redirect
 from flask.typing import ResponseReturnValue
 
 from flows.finish import finish
@@ -41,8 +41,6 @@ class Journeys:
                               else InteractionRequiredError)
         if step is None:
             return finish(journey)
-        if login is not None:
-            session["authorize"] = login.params
         save(journey)
         return redirect(where(journey))
 

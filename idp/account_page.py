@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from idp.forms import ConfirmForm
 from idp.models import AddressUpdateRequest, Client, Consent
+from idp.ratelimit import per_ip
 from idp.scopes import describe
 from idp.services import services
 
@@ -17,11 +18,16 @@ def index():
     return redirect(url_for("account.profile"))
 
 
-@bp.route("/account")
+@bp.route("/account", methods=["GET", "POST"])
+@per_ip("authorize_per_ip")
 def profile():
     if not current_user.is_authenticated:
-        # Log in to the provider itself: a journey with no relying party to answer.
-        return services().interaction.begin(None)
+        form = ConfirmForm()
+        if form.validate_on_submit():
+            # Log in to the provider itself: a journey with no relying party to answer. Only a
+            # press of the button starts one, never a bare visit (issue 6).
+            return services().interaction.begin(None)
+        return render_template("account/welcome.html", form=form)
     account = current_user.account
     session = services().db.session
     requests = session.scalars(select(AddressUpdateRequest)

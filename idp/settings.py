@@ -109,6 +109,8 @@ class RateLimitSettings:
     identity_per_mobile: str = "10 per 10 minutes"
     captcha_per_ip: str = "120 per 10 minutes"
     token_per_ip: str = "600 per minute"
+    # Each /authorize request stores a pending login: one address may not fill the store.
+    authorize_per_ip: str = "120 per minute"
 
 
 @dataclass

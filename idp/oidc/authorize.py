@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from idp.interaction import LoginRequest
 from idp.oidc.grants import AuthenticatedUser
+from idp.oidc.request_rules import known_parameters
 from idp.services import services
 from idp.sessions import SessionUser
 
@@ -50,7 +51,7 @@ def authorize() -> ResponseReturnValue:
         if error.redirect_uri:
             return server.handle_error_response(request, error)
         return invalid_request_page(error)
-    params = request.values.to_dict(flat=True)
+    params = known_parameters(request.values)
     locales = [tag for tag in params.get("ui_locales", "").split() if tag in LOCALES]
     if locales:
         session["locale"] = locales[0]

@@ -29,6 +29,28 @@ class UnmetAuthenticationRequirementsError(OAuth2Error):
     error = "unmet_authentication_requirements"
 
 
+# The authorization request parameters this provider understands (OIDC Core §3.1.2.1, RFC 7636,
+# RFC 8707); nothing else is kept with a pending login.
+KNOWN_PARAMETERS = frozenset({
+    "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "response_mode",
+    "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales",
+    "claims_locales", "claims", "acr_values", "id_token_hint", "display", "resource",
+})
+# A pending login is stored for every request: one parameter may not fill the store (issue 6).
+MAX_PARAMETER_LENGTH = 4096
+
+
+def known_parameters(params) -> dict[str, str]:
+    """The parameters worth keeping for the rest of the login."""
+    return {name: params[name] for name in KNOWN_PARAMETERS if name in params}
+
+
+def bounded_sizes(params: dict, client) -> None:
+    for name in KNOWN_PARAMETERS:
+        if len(params.get(name) or "") > MAX_PARAMETER_LENGTH:
+            raise InvalidRequestError(f"'{name}' is longer than {MAX_PARAMETER_LENGTH} characters.")
+
+
 def no_request_object(params: dict, client) -> None:
     # OIDC Core §6: request objects are not supported, and discovery says so.
     if "request" in params:
@@ -66,8 +88,8 @@ def claims_request_is_valid(params: dict, client) -> None:
 
 
 RULES: tuple[Callable[[dict, object], None], ...] = (
-    no_request_object, registered_scopes_only, query_response_mode, max_age_is_a_number,
-    claims_request_is_valid,
+    bounded_sizes, no_request_object, registered_scopes_only, query_response_mode,
+    max_age_is_a_number, claims_request_is_valid,
 )
 
 

@@ -90,6 +90,7 @@ def jwks():
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
+@per_ip("authorize_per_ip", methods=("GET", "POST"))
 def authorize():
     return authorize_step.authorize()
 

@@ -141,7 +141,7 @@ def walk_to_consent(page, sites, record: Recorder, person: dict = demo_person) -
     record.shot("municipal-home")
 
     login.click()
-    page.wait_for_url(re.compile(r".*/login/mobile$"))
+    page.wait_for_url(re.compile(r".*/login/mobile(\?.*)?$"))
     assert_provider_page(page, issuer, "ورود به سامانه از طریق رمز یکبار مصرف")
     assert MUNICIPAL_NAME in page.locator("main").inner_text()
     record.shot("mobile")
@@ -150,7 +150,7 @@ def walk_to_consent(page, sites, record: Recorder, person: dict = demo_person) -
     record.shot("mobile-typed")
     submit(page)
 
-    page.wait_for_url(re.compile(r".*/login/otp$"))
+    page.wait_for_url(re.compile(r".*/login/otp(\?.*)?$"))
     assert_provider_page(page, issuer, "ورود رمز یکبار مصرف")
     notice = page.locator("main").inner_text()
     assert fa(person["mobile"]) in notice or person["mobile"] in notice
@@ -172,7 +172,7 @@ def walk_to_consent(page, sites, record: Recorder, person: dict = demo_person) -
     record.shot("identity-filled")
     submit(page)
 
-    page.wait_for_url(re.compile(r".*/login/postal$"))
+    page.wait_for_url(re.compile(r".*/login/postal(\?.*)?$"))
     assert_provider_page(page, issuer, "تایید کد پستی")
     assert "آخرین نشانی ثبت شده" in page.locator("main").inner_text()  # seed 002 §4.1
     shown = page.locator("#postal_code").input_value().translate(ASCII)
@@ -180,7 +180,7 @@ def walk_to_consent(page, sites, record: Recorder, person: dict = demo_person) -
     record.shot("postal")
     submit(page)
 
-    page.wait_for_url(re.compile(r".*/login/consent$"))
+    page.wait_for_url(re.compile(r".*/login/consent(\?.*)?$"))
     assert_provider_page(page, issuer, "اجازه دسترسی")
     assert MUNICIPAL_NAME in page.locator("main").inner_text()
     record.shot("consent")
@@ -218,7 +218,7 @@ def test_citizen_logs_in_to_the_municipal_app_on_a_phone(sites, browser_page):
 
     # The provider's session ended too: logging in again starts at the mobile page.
     page.get_by_role("link", name="ورود با پنجره ملی خدمات دولت هوشمند").click()
-    page.wait_for_url(re.compile(r".*/login/mobile$"))
+    page.wait_for_url(re.compile(r".*/login/mobile(\?.*)?$"))
     record.shot("mobile-after-logout")
 
     assert record.problems == []

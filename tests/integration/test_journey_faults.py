@@ -251,10 +251,18 @@ def test_rate_limit_on_sending_codes(settings):
 
 def test_expired_journey_restarts_cleanly(client, app):
     follow(client, get(client, authorize_url()))
-    app.extensions["idp"].store.redis.flushdb()
+    store = app.extensions["idp"].store
+    [key] = [k.decode().removeprefix("idp:") for k in store.redis.scan_iter("idp:journey:*")]
+    journey = store.get(key)
+    journey["created_at"] -= app.extensions["idp"].settings.journey.lifetime_seconds + 1
+    store.put(key, journey, 60)
     response = client.get("/login/mobile")
     assert response.status_code == 410
     assert "/authorize?" in text(response)
+    # A journey gone from the store entirely still gets the page, with no request to resume.
+    store.redis.flushdb()
+    response = client.get("/login/mobile")
+    assert response.status_code == 410
 
 
 def test_postal_confirmation_comes_again_only_when_the_registry_changes(client, app, monkeypatch):
