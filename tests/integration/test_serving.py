@@ -144,3 +144,16 @@ def test_production_server_settings():
 
     assert production.SERVER_SETTINGS["interface"] == Interfaces.WSGI
     assert production.SERVER_SETTINGS["blocking_threads"] >= 1
+
+
+def test_head_revisions_are_alembic_s(tmp_path):
+    from alembic.script import ScriptDirectory
+
+    from idp.migrations import _current_revisions, alembic_config, head_revisions, upgrade
+
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    assert head_revisions() == set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    assert _current_revisions(url) is None
+    upgrade(url)
+    assert _current_revisions(url) == head_revisions()
+    upgrade(url)  # already current: nothing to do
