@@ -157,3 +157,52 @@ def test_head_revisions_are_alembic_s(tmp_path):
     upgrade(url)
     assert _current_revisions(url) == head_revisions()
     upgrade(url)  # already current: nothing to do
+
+
+def test_published_documents_answered_in_front_of_flask_are_flask_s(app):
+    from prometheus_client import generate_latest
+
+    fresh = app.test_client()
+    for path, endpoint in (("/.well-known/openid-configuration", "oidc.discovery"),
+                           ("/jwks.json", "oidc.jwks")):
+        through_flask = fresh.get(path)  # kept
+        kept = [fresh.get(path) for _ in range(3)]
+        for response in kept:
+            assert response.status_code == 200
+            assert response.data == through_flask.data
+            assert list(response.headers.items()) == list(through_flask.headers.items())
+        head = fresh.head(path)
+        assert head.status_code == 200 and head.data == b""
+        with_cookie = app.test_client()
+        with_cookie.set_cookie("idp_session", "x")
+        assert with_cookie.get(path).data == through_flask.data
+        metrics = generate_latest(app.extensions["idp.metrics"].registry).decode()
+        assert (f'idp_http_requests_total{{endpoint="{endpoint}",method="GET",status="200"}} 5.0'
+                in metrics)
+    assert app.test_client().post("/jwks.json").status_code == 405
+    assert app.test_client().get("/jwks.json/").status_code == 404
+
+
+def test_published_jwks_follows_rotation_without_cookies(app):
+    fresh = app.test_client()
+    keys = app.extensions["idp"].keys
+    before = fresh.get("/jwks.json").get_json()
+    assert fresh.get("/jwks.json").get_json() == before
+    keys.rotate()
+    after = fresh.get("/jwks.json").get_json()
+    assert {k["kid"] for k in before["keys"]} < {k["kid"] for k in after["keys"]}
+    assert fresh.get("/jwks.json").get_json() == after
+
+
+def test_published_documents_behind_a_proxy_get_hsts_from_the_forwarded_scheme(settings):
+    from idp import create_app
+
+    settings.server.proxy_count = 1
+    app = create_app(settings)
+    client = app.test_client()
+    for _ in range(2):
+        plain = client.get("/jwks.json")
+        assert "Strict-Transport-Security" not in plain.headers
+        forwarded = client.get("/jwks.json", headers={"X-Forwarded-Proto": "https"})
+        assert forwarded.headers["Strict-Transport-Security"] == "max-age=31536000"
+    app.extensions["idp"].db.engine.dispose()
