@@ -206,3 +206,17 @@ def test_published_documents_behind_a_proxy_get_hsts_from_the_forwarded_scheme(s
         forwarded = client.get("/jwks.json", headers={"X-Forwarded-Proto": "https"})
         assert forwarded.headers["Strict-Transport-Security"] == "max-age=31536000"
     app.extensions["idp"].db.engine.dispose()
+
+
+def test_templates_follow_the_locale_within_a_request(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = "{{ _('صفحه مورد نظر یافت نشد.') }}"
+    with app.test_request_context("/"):
+        persian = render_template_string(template)
+        with force_locale("en"):
+            english = render_template_string(template)
+        again = render_template_string(template)
+    assert persian == again == "صفحه مورد نظر یافت نشد."
+    assert english != persian and english.isascii()
