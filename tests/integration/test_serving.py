@@ -137,13 +137,17 @@ def test_serve_rejects_zero_workers(serve):
     assert result.exit_code == 2 and calls == []
 
 
-def test_production_server_settings():
+def test_production_server_settings(tmp_path):
     from granian.constants import Interfaces
 
     from idp import production
+    from idp.settings import Settings
 
     assert production.SERVER_SETTINGS["interface"] == Interfaces.WSGI
-    assert production.SERVER_SETTINGS["blocking_threads"] >= 1
+    settings = Settings(base_dir=tmp_path)
+    assert production.blocking_threads(settings) == production.EMBEDDED_THREADS == 1
+    settings.redis.url = "redis://127.0.0.1:6379/0"
+    assert production.blocking_threads(settings) == production.NETWORKED_THREADS
 
 
 def test_head_revisions_are_alembic_s(tmp_path):
