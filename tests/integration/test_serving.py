@@ -224,3 +224,45 @@ def test_templates_follow_the_locale_within_a_request(app):
         again = render_template_string(template)
     assert persian == again == "صفحه مورد نظر یافت نشد."
     assert english != persian and english.isascii()
+
+
+def test_idp_serve_workers_answers_http(tmp_path):
+    """The real production server: granian starts, builds the app in its worker, answers."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "idp.toml"
+    config.write_text(f"[server]\nissuer = 'http://127.0.0.1:{port}'\n")
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from idp.cli import main; main()", "--config", str(config),
+         "serve", "--port", str(port), "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{base}/.well-known/openid-configuration") as answer:
+                    discovery = json.loads(answer.read())
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the production server did not answer")
+        assert discovery["issuer"] == base
+        with urllib.request.urlopen(f"{base}/jwks.json") as answer:
+            assert {k["alg"] for k in json.loads(answer.read())["keys"]} == {"RS256", "ES256"}
+            assert answer.headers["X-Frame-Options"] == "DENY"
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
