@@ -8,7 +8,6 @@ stands in, which is right for one process and for tests.
 import json
 from typing import Any
 
-import fakeredis
 import redis
 
 
@@ -26,6 +25,9 @@ class Store:
     @classmethod
     def from_url(cls, url: str) -> "Store":
         if not url:
+            # Imported only here: a provider on Redis does not carry its ~8 MB.
+            import fakeredis
+
             return cls(fakeredis.FakeRedis())
         return cls(redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
                                         health_check_interval=30))

@@ -10,6 +10,7 @@ from idp.forms import ConfirmForm
 from idp.oidc import authorize as authorize_step
 from idp.oidc.claims import CLAIMS_SUPPORTED
 from idp.oidc.logout import log_out
+from idp.oidc.published import PublishedDocuments
 from idp.ratelimit import per_ip
 from idp.scopes import SUPPORTED_SCOPES
 from idp.services import services
@@ -87,6 +88,21 @@ def jwks():
     keys = services().keys
     keys.reload()
     return _published("jwks", keys.version, keys.public_jwks)
+
+
+@bp.record_once
+def _answer_published_documents_in_front(state) -> None:
+    app = state.app
+
+    def keys_version() -> int:
+        keys = app.extensions["idp"].keys
+        keys.reload()
+        return keys.version
+
+    PublishedDocuments.install(app, {
+        "/.well-known/openid-configuration":
+            ("oidc.discovery", lambda: id(app.extensions["idp"].discovery)),
+        "/jwks.json": ("oidc.jwks", keys_version)})
 
 
 @bp.route("/authorize", methods=["GET", "POST"])

@@ -137,10 +137,132 @@ def test_serve_rejects_zero_workers(serve):
     assert result.exit_code == 2 and calls == []
 
 
-def test_production_server_settings():
+def test_production_server_settings(tmp_path):
     from granian.constants import Interfaces
 
     from idp import production
+    from idp.settings import Settings
 
     assert production.SERVER_SETTINGS["interface"] == Interfaces.WSGI
-    assert production.SERVER_SETTINGS["blocking_threads"] >= 1
+    settings = Settings(base_dir=tmp_path)
+    assert production.blocking_threads(settings) == production.EMBEDDED_THREADS == 1
+    settings.redis.url = "redis://127.0.0.1:6379/0"
+    assert production.blocking_threads(settings) == production.NETWORKED_THREADS
+
+
+def test_head_revisions_are_alembic_s(tmp_path):
+    from alembic.script import ScriptDirectory
+
+    from idp.migrations import _current_revisions, alembic_config, head_revisions, upgrade
+
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    assert head_revisions() == set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    assert _current_revisions(url) is None
+    upgrade(url)
+    assert _current_revisions(url) == head_revisions()
+    upgrade(url)  # already current: nothing to do
+
+
+def test_published_documents_answered_in_front_of_flask_are_flask_s(app):
+    from prometheus_client import generate_latest
+
+    fresh = app.test_client()
+    for path, endpoint in (("/.well-known/openid-configuration", "oidc.discovery"),
+                           ("/jwks.json", "oidc.jwks")):
+        through_flask = fresh.get(path)  # kept
+        kept = [fresh.get(path) for _ in range(3)]
+        for response in kept:
+            assert response.status_code == 200
+            assert response.data == through_flask.data
+            assert list(response.headers.items()) == list(through_flask.headers.items())
+        head = fresh.head(path)
+        assert head.status_code == 200 and head.data == b""
+        with_cookie = app.test_client()
+        with_cookie.set_cookie("idp_session", "x")
+        assert with_cookie.get(path).data == through_flask.data
+        metrics = generate_latest(app.extensions["idp.metrics"].registry).decode()
+        assert (f'idp_http_requests_total{{endpoint="{endpoint}",method="GET",status="200"}} 5.0'
+                in metrics)
+    assert app.test_client().post("/jwks.json").status_code == 405
+    assert app.test_client().get("/jwks.json/").status_code == 404
+
+
+def test_published_jwks_follows_rotation_without_cookies(app):
+    fresh = app.test_client()
+    keys = app.extensions["idp"].keys
+    before = fresh.get("/jwks.json").get_json()
+    assert fresh.get("/jwks.json").get_json() == before
+    keys.rotate()
+    after = fresh.get("/jwks.json").get_json()
+    assert {k["kid"] for k in before["keys"]} < {k["kid"] for k in after["keys"]}
+    assert fresh.get("/jwks.json").get_json() == after
+
+
+def test_published_documents_behind_a_proxy_get_hsts_from_the_forwarded_scheme(settings):
+    from idp import create_app
+
+    settings.server.proxy_count = 1
+    app = create_app(settings)
+    client = app.test_client()
+    for _ in range(2):
+        plain = client.get("/jwks.json")
+        assert "Strict-Transport-Security" not in plain.headers
+        forwarded = client.get("/jwks.json", headers={"X-Forwarded-Proto": "https"})
+        assert forwarded.headers["Strict-Transport-Security"] == "max-age=31536000"
+    app.extensions["idp"].db.engine.dispose()
+
+
+def test_templates_follow_the_locale_within_a_request(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = "{{ _('صفحه مورد نظر یافت نشد.') }}"
+    with app.test_request_context("/"):
+        persian = render_template_string(template)
+        with force_locale("en"):
+            english = render_template_string(template)
+        again = render_template_string(template)
+    assert persian == again == "صفحه مورد نظر یافت نشد."
+    assert english != persian and english.isascii()
+
+
+def test_idp_serve_workers_answers_http(tmp_path):
+    """The real production server: granian starts, builds the app in its worker, answers."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "idp.toml"
+    config.write_text(f"[server]\nissuer = 'http://127.0.0.1:{port}'\n")
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from idp.cli import main; main()", "--config", str(config),
+         "serve", "--port", str(port), "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{base}/.well-known/openid-configuration") as answer:
+                    discovery = json.loads(answer.read())
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the production server did not answer")
+        assert discovery["issuer"] == base
+        with urllib.request.urlopen(f"{base}/jwks.json") as answer:
+            assert {k["alg"] for k in json.loads(answer.read())["keys"]} == {"RS256", "ES256"}
+            assert answer.headers["X-Frame-Options"] == "DENY"
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
