@@ -145,8 +145,10 @@ MESSAGES = {
 }
 
 
-def _linked_account(mobile: str) -> Account | None:
-    return services().db.session.scalars(select(Account).where(Account.mobile == mobile)).first()
+def national_email(mobile: str) -> str | None:
+    """The verified e-mail of the account this mobile belongs to, where the code may also go."""
+    return services().db.session.scalars(select(Account.email).where(
+        Account.mobile == mobile, Account.email_verified.is_(True))).first()
 
 
 def by_code(start: Start) -> bool:
@@ -159,11 +161,10 @@ register(Step("otp", order=20, applies=by_code))
 def _render(journey: Journey, form, error: str | None = None, status: int = 200):
     expires_in, resend_in = services().store.batch().ttl(f"otp:{journey.id}").ttl(
         f"otp-cooldown:{journey.mobile}").execute()
-    account = _linked_account(journey.mobile)
     return render_template(
         "login/otp.html", form=form, error=error, mobile_display=mobile_local(journey.mobile),
         expires_in=expires_in, resend_in=resend_in,
-        can_email=bool(account and account.email and account.email_verified)), status
+        can_email=bool(national_email(journey.mobile))), status
 
 
 @bp.route("/otp", methods=["GET", "POST"])
@@ -210,10 +211,9 @@ def _send_again(journey: Journey, by_email: bool):
         return redirect(url_for("login.otp"))
     email = None
     if by_email:
-        account = _linked_account(journey.mobile)
-        if not (account and account.email and account.email_verified):
+        email = national_email(journey.mobile)
+        if not email:
             return redirect(url_for("login.otp"))
-        email = account.email
     failure = send_or_explain(journey.id, journey.mobile,
                               lambda message, status: _render(journey, OtpForm(), message, status),
                               email)
