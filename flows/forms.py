@@ -4,6 +4,7 @@ Each form normalises what was typed (Persian and Arabic-Indic digits, spaces, ZW
 :mod:`idp.identifiers` and keeps the normalised value, so step logic never sees raw input.
 """
 
+import re
 from datetime import date
 
 import jdatetime
@@ -25,6 +26,7 @@ MSG_POSTAL = _l("کد پستی باید ۱۰ رقم باشد")
 MSG_POSTAL_INVALID = _l("کد پستی وارد شده معتبر نیست")
 MSG_OTP_FORMAT = _l("رمز یکبار مصرف باید ۶ رقم باشد")
 MSG_REQUIRED = _l("این فیلد الزامی است")
+_ASCII_NUMBER = re.compile(r"[0-9]{1,4}")
 
 
 def _digits(value: str | None) -> str:
@@ -101,9 +103,13 @@ class IdentityForm(FlaskForm):
         self.secondary = (kind, value)
 
     def validate_birth_day(self, _field) -> None:
+        # SPEC §8: int() also takes fullwidth and mathematical digits; only ASCII, Persian and
+        # Arabic-Indic digits are a date here, as in every other identifier.
+        texts = [_digits(f.data) for f in (self.birth_year, self.birth_month, self.birth_day)]
+        if not all(_ASCII_NUMBER.fullmatch(text) for text in texts):
+            raise ValidationError(MSG_BIRTH_DATE)
         try:
-            parts = [int(_digits(f.data), 10) for f in (self.birth_year, self.birth_month,
-                                                         self.birth_day)]
+            parts = [int(text, 10) for text in texts]
             # Birth dates are typed in the Jalali calendar (seed 002 §3.1: روز ماه سال).
             self.birth_date = jdatetime.date(*parts).togregorian()
         except (TypeError, ValueError):
