@@ -2,13 +2,18 @@
 
 Limits are read from ``[ratelimit]`` at request time, so each is its own setting; the counters
 live in Redis when one is configured (shared by every instance), in memory otherwise.
+
+Two kinds: decorators (:func:`per_ip`, :func:`per_mobile`, :func:`per_journey`) count requests
+before a view runs; budgets (:func:`spend`) are taken in code only when the thing they protect
+really happens (an SMS leaves), so posting garbage cannot use up somebody else's budget.
 """
 
 from collections.abc import Callable
 
-from flask import request
+from flask import g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 
 from idp.identifiers import normalize_mobile
 from idp.services import services
@@ -34,3 +39,39 @@ def per_ip(name: str, methods: tuple[str, ...] = ("POST",)):
 def per_mobile(name: str, key: Callable[[], str]):
     """A limit per mobile number, shared by every view that names the same setting."""
     return limiter.shared_limit(setting(name), scope=name, key_func=key, methods=["POST"])
+
+
+def per_journey(name: str, key: Callable[[], str]):
+    """A limit per pending login: it binds only whoever holds that journey."""
+    return limiter.shared_limit(setting(name), scope=name, key_func=key, methods=["POST"])
+
+
+def mark_deducted(flag: str) -> None:
+    """Let a limit declared with :func:`counted_when` count this request."""
+    g.setdefault("ratelimit_marks", set()).add(flag)
+
+
+def counted_when(name: str, key: Callable[[], str], flag: str):
+    """A limit that is checked on every POST but counts only requests the view marked with
+    :func:`mark_deducted` (``flag``): a refused request of another kind costs nothing."""
+    return limiter.shared_limit(
+        setting(name), scope=name, key_func=key, methods=["POST"],
+        deduct_when=lambda _response: flag in g.get("ratelimit_marks", ()))
+
+
+def spend(budgets: list[tuple[str, str]]) -> str | None:
+    """Take one from each ``(setting name, key)`` budget, all or none.
+
+    Returns the name of the first budget that is used up (nothing is taken then), or None.
+    """
+    if not services().settings.ratelimit.enabled:
+        return None
+    strategy = limiter.limiter
+    items = [(name, key, item) for name, key in budgets
+             for item in parse_many(getattr(services().settings.ratelimit, name))]
+    for name, key, item in items:
+        if not strategy.test(item, "idp-budget", name, key):
+            return name
+    for name, key, item in items:
+        strategy.hit(item, "idp-budget", name, key)
+    return None

@@ -83,6 +83,8 @@ class CaptchaSettings:
     enabled: bool = True
     length: int = 5
     lifetime_seconds: int = 300
+    # Offer the challenge spoken in Persian (needs espeak-ng; hidden without it).
+    audio: bool = True
 
 
 @dataclass
@@ -101,10 +103,20 @@ class JourneySettings:
 @dataclass
 class RateLimitSettings:
     enabled: bool = True
+    # Codes actually sent to one mobile (SMS or e-mail): against SMS bombing of one citizen.
     otp_send_per_mobile: str = "5 per 10 minutes;20 per day"
     otp_send_per_ip: str = "30 per 10 minutes"
+    # SMS actually sent to numbers sharing their first ``otp_send_prefix_digits`` digits (E.164,
+    # without +), and to anyone: against SMS pumping (toll fraud over a number range).
+    otp_send_per_prefix: str = "2000 per hour"
+    otp_send_prefix_digits: int = 6
+    otp_send_global: str = "30000 per hour"
+    # Wrong (well-formed) codes for one mobile from one address; malformed posts and other
+    # addresses do not count, so a stranger cannot lock the owner out.
     otp_verify_per_mobile: str = "15 per 10 minutes"
     otp_verify_per_ip: str = "60 per 10 minutes"
+    # Every code post of one pending login, across its re-sent codes.
+    otp_verify_per_journey: str = "15 per 10 minutes"
     identity_per_ip: str = "30 per 10 minutes"
     identity_per_mobile: str = "10 per 10 minutes"
     captcha_per_ip: str = "120 per 10 minutes"
