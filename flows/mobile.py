@@ -4,16 +4,16 @@ from flask import make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from flows import bp
-from flows.errors import expired, form_status
+from flows.errors import error_page, expired, form_status
 from flows.finish import proceed
 from flows.forms import MobileForm
 from flows.journey import Journey, at_step, current, save, where
 from flows.otp import by_code, send_or_explain
 from flows.plan import Step, advance, register
 from idp.audit import record
-from idp.captcha import check_captcha, new_captcha
+from idp.captcha import audio_available, check_captcha, new_captcha, spoken_captcha
 from idp.identifiers import mobile_local, normalize_mobile
-from idp.ratelimit import per_ip, per_mobile, typed_mobile
+from idp.ratelimit import per_ip
 from idp.services import services
 
 register(Step("mobile", order=10, applies=by_code))
@@ -25,6 +25,8 @@ def _render(journey: Journey, form: MobileForm, error: str | None = None,
     return render_template(
         "login/mobile.html", form=form, error=error,
         captcha_url=url_for("login.captcha", v=journey.id[:6]) if _captcha_on() else None,
+        captcha_audio_url=url_for("login.captcha_audio")
+        if _captcha_on() and audio_available() else None,
         client_name=client.name if client else None), status or form_status(form)
 
 
@@ -35,7 +37,8 @@ def _captcha_on() -> bool:
 @bp.route("/mobile", methods=["GET", "POST"])
 @at_step("mobile")
 @per_ip("otp_send_per_ip")
-@per_mobile("otp_send_per_mobile", typed_mobile)
+# The per-mobile, prefix and global send budgets are taken when a code really leaves
+# (flows.otp.issue_code): a post with a wrong captcha must not spend the owner's budget.
 def mobile(journey: Journey):
     hint = normalize_mobile(journey.login_hint or "")
     form = MobileForm(data={"mobile": mobile_local(hint) if hint else ""})
@@ -64,6 +67,21 @@ def captcha():
         return expired()
     response = make_response(new_captcha(journey.id))
     response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/captcha.wav")
+@per_ip("captcha_per_ip", methods=["GET"])
+def captcha_audio():
+    """The same challenge spoken in Persian, for citizens who cannot see the image."""
+    journey = current()
+    if journey is None or not journey.live or not _captcha_on():
+        return expired()
+    if not audio_available():
+        return error_page(_("نسخه صوتی کد امنیتی در دسترس نیست."), 404)
+    response = make_response(spoken_captcha(journey.id))
+    response.headers["Content-Type"] = "audio/wav"
     response.headers["Cache-Control"] = "no-store"
     return response
 

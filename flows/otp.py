@@ -2,6 +2,11 @@
 
 Six digits, valid two minutes, at most five tries, stored only as an HMAC, taken on success.
 A re-send waits for a cool-down that counts per mobile across journeys.
+
+What stops guessing: five tries per code, and codes are scarce (the send budgets per mobile,
+prefix and address, and a captcha for the first send and for every re-send after the first).
+A 6-digit code then falls with odds of 5 in a million per code sent. Nothing here counts per
+mobile alone what a stranger can do, so knowing a number is not enough to lock its owner out.
 """
 
 import hmac
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from hashlib import sha256
 
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -21,16 +26,17 @@ from flows import bp
 from flows.errors import error_page, form_status, unavailable
 from flows.finish import proceed
 from flows.forms import OtpForm
-from flows.journey import Journey, at_step, mobile_key, renew
+from flows.journey import Journey, at_step, current, renew
 from flows.plan import Start, Step, register
 from flows.recognise import recognise_mobile
 from idp.audit import record
 from idp.authn import authenticate
+from idp.captcha import audio_available, check_captcha
 from idp.forms import ConfirmForm
 from idp.identifiers import mobile_local
 from idp.messaging import MessagingUnavailable
 from idp.models import Account
-from idp.ratelimit import per_ip, per_mobile
+from idp.ratelimit import counted_when, mark_deducted, per_ip, per_journey, spend
 from idp.registries import RegistryUnavailable
 from idp.services import services
 
@@ -49,6 +55,29 @@ class CooldownActive(Exception):
     seconds: int
 
 
+@dataclass
+class SendBudgetSpent(Exception):
+    """A send budget (``[ratelimit]`` setting ``budget``) is used up; nothing was sent."""
+
+    budget: str
+
+
+def _send_budgets(mobile: str, method: str) -> list[tuple[str, str]]:
+    """The budgets one code costs: the receiver's (against bombing one citizen) and, for an SMS,
+    its number range's and everyone's (against SMS pumping, OWASP)."""
+    budgets = [("otp_send_per_mobile", mobile)]
+    if method == "sms_otp":
+        digits = services().settings.ratelimit.otp_send_prefix_digits
+        budgets += [("otp_send_per_prefix", mobile.lstrip("+")[:digits]),
+                    ("otp_send_global", "all")]
+    return budgets
+
+
+def sends_in_journey(journey_id: str) -> int:
+    """How many codes this journey has had sent."""
+    return int(services().store.get(f"otp-sends:{journey_id}") or 0)
+
+
 def _digest(mobile: str, code: str) -> str:
     key = services().settings.server.secret_key.encode()
     return hmac.new(key, f"{mobile}:{code}".encode(), sha256).hexdigest()
@@ -63,10 +92,16 @@ def issue_code(journey_id: str, mobile: str, method: str = "sms_otp") -> str:
     settings = svc.settings.otp
     if not svc.store.add(f"otp-cooldown:{mobile}", 1, settings.resend_cooldown_seconds):
         raise CooldownActive(svc.store.ttl(f"otp-cooldown:{mobile}"))
+    # Taken only for a code that is really issued: a refused captcha or a cool-down costs no one.
+    spent = spend(_send_budgets(mobile, method))
+    if spent:
+        svc.store.delete(f"otp-cooldown:{mobile}")
+        raise SendBudgetSpent(spent)
     code = "".join(secrets.choice("0123456789") for _ in range(settings.length))
     svc.store.batch().put(
         f"otp:{journey_id}", {"mobile": mobile, "digest": _digest(mobile, code), "method": method},
-        settings.lifetime_seconds).delete(f"otp-attempts:{journey_id}").execute()
+        settings.lifetime_seconds).delete(f"otp-attempts:{journey_id}").incr(
+        f"otp-sends:{journey_id}", svc.settings.journey.lifetime_seconds).execute()
     return code
 
 
@@ -131,6 +166,13 @@ def send_or_explain(journey_id: str, mobile: str,
     except CooldownActive as wait:
         return show(_("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
                       seconds=wait.seconds), 429)
+    except SendBudgetSpent as refused:
+        log.warning("otp send refused: %s used up", refused.budget)
+        if refused.budget == "otp_send_per_mobile":
+            return show(_("تعداد درخواست‌های رمز یکبار مصرف برای این شماره بیش از حد مجاز است. "
+                          "لطفا بعدا دوباره تلاش کنید."), 429)
+        return show(_("به دلیل درخواست‌های زیاد، ارسال پیامک موقتا محدود شده است. لطفا چند "
+                      "دقیقه دیگر دوباره تلاش کنید."), 429)
     except MessagingUnavailable:
         return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
                             "تلاش کنید."), 503)
@@ -158,24 +200,55 @@ def by_code(start: Start) -> bool:
 register(Step("otp", order=20, applies=by_code))
 
 
-def _render(journey: Journey, form, error: str | None = None, status: int = 200):
+def _resend_needs_captcha(journey: Journey) -> bool:
+    """The first re-send is free; every later one needs a new captcha, so one solved captcha
+    buys two codes, not the mobile's whole send budget."""
+    return services().settings.captcha.enabled and sends_in_journey(journey.id) >= 2
+
+
+def _render(journey: Journey, form, error: str | None = None, status: int = 200,
+            captcha_error: str | None = None):
     expires_in, resend_in = services().store.batch().ttl(f"otp:{journey.id}").ttl(
         f"otp-cooldown:{journey.mobile}").execute()
+    captcha = _resend_needs_captcha(journey)
     return render_template(
         "login/otp.html", form=form, error=error, mobile_display=mobile_local(journey.mobile),
         expires_in=expires_in, resend_in=resend_in,
+        captcha_url=url_for("login.captcha", v=journey.id[:6]) if captcha else None,
+        captcha_audio_url=url_for("login.captcha_audio") if captcha and audio_available()
+        else None, captcha_error=captcha_error,
         can_email=bool(national_email(journey.mobile))), status
+
+
+def _journey_key() -> str:
+    """The rate-limit key of the pending login (its holder's own budget)."""
+    journey = current()
+    return "journey:" + (journey.id if journey else "none")
+
+
+def _mobile_and_address_key() -> str:
+    """The rate-limit key of a mobile as guessed at from one client address."""
+    journey = current()
+    mobile = journey.mobile if journey and journey.mobile else "none"
+    return f"mobile:{mobile}|ip:{request.remote_addr}"
 
 
 @bp.route("/otp", methods=["GET", "POST"])
 @at_step("otp")
+# Against one address guessing at many journeys and codes: counts every post.
 @per_ip("otp_verify_per_ip")
-@per_mobile("otp_verify_per_mobile", mobile_key)
+# Against one journey trying past its codes' tries: binds only whoever holds the journey.
+@per_journey("otp_verify_per_journey", _journey_key)
+# Against guessing at one mobile from one address across journeys: counts only wrong codes that
+# were well formed and met a live code, and never another address, so no stranger can use it up.
+@counted_when("otp_verify_per_mobile", _mobile_and_address_key, "otp_wrong_code")
 def otp(journey: Journey):
     form = OtpForm(length=services().settings.otp.length)
     if not form.validate_on_submit():
         return _render(journey, form, status=form_status(form))
     result, method = check_code(journey.id, journey.mobile, form.code)
+    if result in (Check.WRONG, Check.EXHAUSTED):
+        mark_deducted("otp_wrong_code")
     if result is not Check.OK:
         record("login.otp_failed", reason=result.value)
         services().db.session.commit()
@@ -190,10 +263,10 @@ def otp(journey: Journey):
     return proceed(journey)
 
 
+# The per-mobile, prefix and global send budgets are taken in issue_code, for codes that leave.
 @bp.route("/otp/resend", methods=["POST"])
 @at_step("otp")
 @per_ip("otp_send_per_ip")
-@per_mobile("otp_send_per_mobile", mobile_key)
 def resend(journey: Journey):
     return _send_again(journey, by_email=False)
 
@@ -201,7 +274,6 @@ def resend(journey: Journey):
 @bp.route("/otp/email", methods=["POST"])
 @at_step("otp")
 @per_ip("otp_send_per_ip")
-@per_mobile("otp_send_per_mobile", mobile_key)
 def send_email(journey: Journey):
     return _send_again(journey, by_email=True)
 
@@ -209,6 +281,12 @@ def send_email(journey: Journey):
 def _send_again(journey: Journey, by_email: bool):
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("login.otp"))
+    if _resend_needs_captcha(journey) and not check_captcha(journey.id,
+                                                            request.form.get("captcha")):
+        record("login.captcha_failed")
+        services().db.session.commit()
+        return _render(journey, OtpForm(), status=422,
+                       captcha_error=_("کد امنیتی وارد شده صحیح نیست"))
     email = None
     if by_email:
         email = national_email(journey.mobile)
