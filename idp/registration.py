@@ -25,10 +25,17 @@ def _check_uri(uri: str, what: str) -> str:
     return uri
 
 
+def _check_resource(uri: str) -> str:
+    # RFC 8707 §2: a resource is an absolute URI without a fragment (https, as redirect URIs).
+    if not isinstance(uri, str):
+        raise ValueError(f"a resource must be a URI: {uri!r}")
+    return _check_uri(uri, "resource")
+
+
 def _validated(*, name: str, redirect_uris: Iterable[str], public: bool, scope: str | None,
                post_logout_redirect_uris: Iterable[str], backchannel_logout_uri: str | None,
                auth_method: str | None, id_token_alg: str, jwks: dict | None,
-               jwks_uri: str | None) -> dict:
+               jwks_uri: str | None, resources: Iterable[str] = ()) -> dict:
     if not name:
         raise ValueError("a client needs a name")
     redirect_uris = [_check_uri(u, "redirect URI") for u in redirect_uris]
@@ -56,7 +63,8 @@ def _validated(*, name: str, redirect_uris: Iterable[str], public: bool, scope: 
             if backchannel_logout_uri else None,
             "scope": " ".join(dict.fromkeys(scopes)), "auth_method": method,
             "id_token_alg": id_token_alg, "jwks": jwks,
-            "jwks_uri": _check_uri(jwks_uri, "jwks_uri") if jwks_uri else None}
+            "jwks_uri": _check_uri(jwks_uri, "jwks_uri") if jwks_uri else None,
+            "resources": list(dict.fromkeys(_check_resource(r) for r in resources))}
 
 
 def register_client(session: Session, *, name: str, redirect_uris: Iterable[str],
@@ -65,12 +73,14 @@ def register_client(session: Session, *, name: str, redirect_uris: Iterable[str]
                     backchannel_logout_uri: str | None = None, auth_method: str | None = None,
                     id_token_alg: str = "RS256", client_id: str | None = None,
                     client_secret: str | None = None, jwks: dict | None = None,
-                    jwks_uri: str | None = None) -> tuple[Client, str | None]:
+                    jwks_uri: str | None = None,
+                    resources: Iterable[str] = ()) -> tuple[Client, str | None]:
     """Add a client; returns it and its secret in plain text (shown once, stored hashed)."""
     fields = _validated(name=name, redirect_uris=redirect_uris, public=public, scope=scope,
                         post_logout_redirect_uris=post_logout_redirect_uris,
                         backchannel_logout_uri=backchannel_logout_uri, auth_method=auth_method,
-                        id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri)
+                        id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri,
+                        resources=resources)
     secret = None
     if fields["auth_method"] in {"client_secret_basic", "client_secret_post"}:
         secret = client_secret or secrets.token_urlsafe(32)
@@ -105,7 +115,8 @@ def _sync_one(session: Session, entry: dict) -> None:
         post_logout_redirect_uris=entry.get("post_logout_redirect_uris", []),
         backchannel_logout_uri=entry.get("backchannel_logout_uri"),
         auth_method=entry.get("auth_method"), id_token_alg=entry.get("id_token_alg", "RS256"),
-        jwks=entry.get("jwks"), jwks_uri=entry.get("jwks_uri"))
+        jwks=entry.get("jwks"), jwks_uri=entry.get("jwks_uri"),
+        resources=entry.get("resources", []))
     client_id = entry.get("client_id")
     if not client_id:
         raise ValueError("a [[clients]] table needs client_id")

@@ -40,6 +40,8 @@ class Client(ClientMixin, Base):
     id_token_alg: Mapped[str] = mapped_column(String(8), default="RS256")
     jwks: Mapped[dict | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(Text)
+    # RFC 8707: the resources this client may name as its access tokens' audience.
+    resources: Mapped[list | None] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -62,6 +64,7 @@ class Client(ClientMixin, Base):
             "scope": self.scope,
             "jwks": self.jwks,
             "jwks_uri": self.jwks_uri,
+            "resources": list(self.resources or []),
         }
 
     def get_client_id(self) -> str:
@@ -103,6 +106,10 @@ class Client(ClientMixin, Base):
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in {"authorization_code", "refresh_token"}
+
+    def has_resource(self, resource: str) -> bool:
+        """True when ``resource`` was registered for this client (exact match, RFC 8707 §2)."""
+        return resource in (self.resources or [])
 
     def may_request(self, scope: str) -> bool:
         """True when every requested scope is one this client was registered for."""
