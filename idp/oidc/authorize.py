@@ -9,6 +9,7 @@ back through :func:`respond` when it has a citizen, or a refusal.
 import time
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -51,6 +52,10 @@ def authorize() -> ResponseReturnValue:
         if error.redirect_uri:
             return server.handle_error_response(request, error)
         return invalid_request_page(error)
+    except ValueError:
+        # Authlib refuses to build an error whose description would quote a `"`, `\` or tab
+        # of the request (RFC 6749 §5.2 charset): the request was invalid, its URI unproven.
+        return invalid_request_page(InvalidRequestError())
     params = known_parameters(request.values)
     locales = [tag for tag in params.get("ui_locales", "").split() if tag in LOCALES]
     if locales:

@@ -22,23 +22,61 @@ class ClaimsRequestError(ValueError):
     """The ``claims`` parameter is not the JSON object OIDC Core §5.5 describes."""
 
 
+# The claims parameter is small by nature (a few claim names per member); these bounds keep a
+# crafted one from costing memory, recursion or a 500 (issue 6: crafted input).
+CLAIMS_MAX_CHARS = 4096
+CLAIMS_MAX_DEPTH = 4
+CLAIMS_MAX_OBJECTS = 256
+SCALARS = (str, int, float, bool)
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of a parsed JSON value (a scalar is 0)."""
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def _check_claim_spec(where: str, spec: object) -> None:
+    """OIDC Core §5.5.1: null, or an object with ``essential``, ``value`` or ``values``."""
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise ClaimsRequestError(f"{where} must be null or an object")
+    if "essential" in spec and not isinstance(spec["essential"], bool):
+        raise ClaimsRequestError(f"{where}.essential must be a boolean")
+    if "value" in spec and not isinstance(spec["value"], SCALARS):
+        raise ClaimsRequestError(f"{where}.value must be a string, number or boolean")
+    if "values" in spec and not (isinstance(spec["values"], list) and
+                                 all(isinstance(v, SCALARS) for v in spec["values"])):
+        raise ClaimsRequestError(f"{where}.values must be an array of strings or numbers")
+
+
 def parse_claims_request(raw: str | None) -> dict | None:
-    """Parse the ``claims`` request parameter (OIDC Core §5.5)."""
+    """Parse the ``claims`` request parameter (OIDC Core §5.5), bounded in size and depth."""
     if not raw:
         return None
+    if len(raw) > CLAIMS_MAX_CHARS:
+        raise ClaimsRequestError("claims is too long")
+    # Counting brackets bounds the nesting before the parser recurses into it.
+    if raw.count("{") + raw.count("[") > CLAIMS_MAX_OBJECTS:
+        raise ClaimsRequestError("claims is nested too deeply")
     try:
         value = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ClaimsRequestError("claims is not JSON") from exc
     if not isinstance(value, dict):
         raise ClaimsRequestError("claims must be a JSON object")
+    if _depth(value) > CLAIMS_MAX_DEPTH:
+        raise ClaimsRequestError("claims is nested too deeply")
     for member in ("userinfo", "id_token"):
         part = value.get(member)
         if part is not None and not isinstance(part, dict):
             raise ClaimsRequestError(f"claims.{member} must be an object")
         for name, spec in (part or {}).items():
-            if spec is not None and not isinstance(spec, dict):
-                raise ClaimsRequestError(f"claims.{member}.{name} must be null or an object")
+            _check_claim_spec(f"claims.{member}.{name}", spec)
     return value
 
 
@@ -48,8 +86,8 @@ def essential_acr_values(claims_request: dict | None) -> list[str] | None:
     if not spec or not spec.get("essential"):
         return None
     if "value" in spec:
-        return [spec["value"]]
-    return list(spec.get("values") or [])
+        return [str(spec["value"])]
+    return [str(v) for v in spec.get("values") or []]
 
 
 def scopes_for_claims(claims_request: dict | None) -> set[str]:

@@ -9,6 +9,8 @@ import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
@@ -27,6 +29,12 @@ from idp.services import services
 def token_hash(value: str) -> str:
     """Codes and refresh tokens are stored only as their SHA-256."""
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def with_issuer(uri: str) -> str:
+    """``uri`` with this provider's ``iss`` added, for a redirect back to a client."""
+    # RFC 9207 §2: every authorization response names its issuer (RFC 9700 §4.4: mix-up).
+    return add_params_to_uri(uri, {"iss": services().settings.server.issuer})
 
 
 @dataclass
@@ -80,9 +88,35 @@ class AuthorizationCode(AuthorizationCodeMixin):
         return self.authn["amr"]
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707 §2: the requested resource is not one this client may name."""
+
+    error = "invalid_target"
+
+
+class RegisteredResources:
+    """Token requests may name only resources registered for the client (RFC 8707 §2).
+
+    The access token's audience is then that resource (:class:`AccessTokenGenerator`).
+    """
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        # Runs after client authentication: the client is known.
+        for resource in self.request.form.getlist("resource"):
+            if not self.request.client.has_resource(resource):
+                raise InvalidTargetError("The resource is not registered for this client.")
+
+
+class AuthorizationCodeGrant(RegisteredResources, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none",
                                    "private_key_jwt")
+
+    def create_authorization_response(self, redirect_uri: str, grant_user):
+        if grant_user is None:
+            # Refused: the server's error response adds ``iss`` (RFC 9207 §2).
+            return super().create_authorization_response(redirect_uri, grant_user)
+        return super().create_authorization_response(with_issuer(redirect_uri), grant_user)
 
     def save_authorization_code(self, code: str, request) -> None:
         user: AuthenticatedUser = request.user
@@ -189,7 +223,7 @@ class OpenIDCode(_OpenIDCode):
                            locale=user.locale)
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(RegisteredResources, grants.RefreshTokenGrant):
     """Rotation on every use; a rotated token used again revokes its family (RFC 9700 §4.14.2)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none",

@@ -69,11 +69,18 @@ def query_response_mode(params: dict, client) -> None:
         raise InvalidRequestError("Only the 'query' response mode is supported.")
 
 
+# A max_age beyond ten digits (over 300 years) is no real limit; bounding the digits keeps
+# int() cheap and within Python's conversion limit (issue 6: crafted input).
+MAX_AGE_DIGITS = 10
+
+
 def max_age_is_a_number(params: dict, client) -> None:
     max_age = params.get("max_age")
-    if max_age is not None and not (max_age.isascii() and max_age.isdigit()):
+    if max_age is not None and not (max_age.isascii() and max_age.isdigit()
+                                    and len(max_age) <= MAX_AGE_DIGITS):
         # OIDC Core §3.1.2.1: max_age is a number of seconds.
-        raise InvalidRequestError("'max_age' must be a non-negative integer.")
+        raise InvalidRequestError("'max_age' must be a non-negative integer of at most "
+                                  f"{MAX_AGE_DIGITS} digits.")
 
 
 def claims_request_is_valid(params: dict, client) -> None:

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from idp.audit import record
 from idp.models import Client, Grant, RefreshToken
 from idp.models.base import utcnow
-from idp.oidc.grants import AuthenticatedUser, token_hash
+from idp.oidc.grants import AuthenticatedUser, token_hash, with_issuer
 from idp.services import services
 
 CLIENT_CACHE_SECONDS = 30
@@ -71,6 +71,12 @@ class AuthorizationServer(_AuthorizationServer):
             return StoredAuthorizationRequest(services().settings.server.issuer, request,
                                               flask_request.headers)
         return super().create_oauth2_request(request)
+
+    def handle_error_response(self, request, error):
+        if error.redirect_uri:
+            # RFC 9207 §2: error responses to the client name the issuer too (against mix-up).
+            error.redirect_uri = with_issuer(error.redirect_uri)
+        return super().handle_error_response(request, error)
 
     def store_token(self, token: dict, request) -> None:
         """Record the grant (first issue) and the refresh token, in one commit."""

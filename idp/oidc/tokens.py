@@ -32,10 +32,13 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     def get_jwks(self):
         return services().keys.signing_keys(ACCESS_TOKEN_ALG)
 
-    def get_audiences(self, client, user, scope) -> str:
-        # RFC 9068 §3: aud is the named resource (RFC 8707), else the client.
-        resource = flask_request.form.get("resource")
-        return resource or client.get_client_id()
+    def get_audiences(self, client, user, scope) -> str | list[str]:
+        # RFC 9068 §3: aud is the named resource (RFC 8707), else the client. The grant has
+        # checked that each named resource is registered for the client.
+        resources = flask_request.form.getlist("resource")
+        if not resources:
+            return client.get_client_id()
+        return resources[0] if len(resources) == 1 else resources
 
     def get_auth_time(self, user: AuthenticatedUser) -> int:
         return user.authn.auth_time
@@ -132,7 +135,11 @@ def decode_access_token(token_string: str) -> AccessToken | None:
 
 class AccessTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> AccessToken | None:
-        return decode_access_token(token_string)
+        token = decode_access_token(token_string)
+        if token is None or token.get_client() is None:
+            # A removed client's tokens die with it (``idp clients remove``): invalid_token.
+            return None
+        return token
 
 
 @dataclass

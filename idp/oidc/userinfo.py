@@ -1,11 +1,14 @@
 """UserInfo (OIDC Core §5.3) and client authentication by signed JWT (RFC 7523, OIDC §9)."""
 
+import time
 from functools import lru_cache
 
 import requests
 from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.models import Grant
@@ -39,6 +42,10 @@ def _remote_jwks(uri: str) -> dict:
     return response.json()
 
 
+# Issue 6 defect 7: "a few minutes"; an assertion is made for one request.
+MAX_ASSERTION_SECONDS = 300
+
+
 class PrivateKeyJWT(JWTBearerClientAssertion):
     """``private_key_jwt``: the client signs an assertion with a key it registered."""
 
@@ -51,11 +58,37 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         issuer = services().settings.server.issuer
         return [issuer, f"{issuer}/token"]
 
+    def verify_claims(self, claims) -> None:
+        self._check_lifetime(claims)
+        super().verify_claims(claims)
+
+    def _check_lifetime(self, claims) -> None:
+        """Refuse an assertion that lives longer than :data:`MAX_ASSERTION_SECONDS`."""
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not _is_number(exp):
+            return  # Authlib's claims registry refuses it with invalid_client.
+        start = min(iat, time.time()) if _is_number(iat) else time.time()
+        # RFC 7523 §3 / RFC 9700 §2.5: a short-lived assertion limits the replay window.
+        if exp - start > MAX_ASSERTION_SECONDS:
+            raise InvalidClientError(description="The client assertion lives too long.")
+
     def validate_jti(self, claims, jti) -> bool:
-        # RFC 7523 §3: an assertion is used once.
-        return services().store.add(f"assertion-jti:{claims['sub']}:{jti}", 1, 600)
+        # RFC 7523 §3: an assertion is used once; its jti is kept as long as it could pass.
+        seconds_left = int(claims["exp"] - time.time()) + self.leeway
+        return services().store.add(f"assertion-jti:{claims['sub']}:{jti}", 1,
+                                    max(1, seconds_left))
 
     def resolve_client_public_key(self, client) -> KeySet:
+        if client.auth_method != self.CLIENT_AUTH_METHOD:
+            # A client registered with a secret has no key: refuse, never look one up.
+            raise InvalidClientError(description="The client does not use private_key_jwt.")
         if client.jwks:
             return KeySet.import_key_set(client.jwks)
-        return KeySet.import_key_set(_remote_jwks(client.jwks_uri))
+        try:
+            return KeySet.import_key_set(_remote_jwks(client.jwks_uri))
+        except (requests.RequestException, ValueError, JoseError) as exc:
+            raise InvalidClientError(description="The client's keys cannot be read.") from exc
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

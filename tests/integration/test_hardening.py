@@ -1,0 +1,211 @@
+"""Issue 6 (hardening): each probe of the adversarial review, through the HTTP surface.
+
+Tokens are verified with PyJWT, not with the provider's own signing library.
+"""
+
+import base64
+import time
+import uuid
+from urllib.parse import urlencode
+
+import jwt as pyjwt
+import pytest
+from conftest import TEST_CLIENTS, make_settings
+from flow import authorize_url, exchange, get, login, pkce, redirect_params
+from test_oidc_extras import (  # noqa: F401  (fixtures)
+    assertion,
+    code_for,
+    extra_app,
+    jwt_exchange,
+    receiver,
+    rsa_key,
+    verify,
+)
+
+from idp import create_app
+
+API = "https://api.example/"
+
+
+def basic(client_id: str = "test-rp", secret: str = "test-rp-secret") -> dict:
+    token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+# --- Discovery and RFC 9207 -------------------------------------------------------------------
+
+def test_discovery_names_assertion_algorithms_and_the_iss_parameter(client):
+    doc = client.get("/.well-known/openid-configuration").get_json()
+    for endpoint in ("introspection", "revocation"):
+        assert "private_key_jwt" in doc[f"{endpoint}_endpoint_auth_methods_supported"]
+        assert doc[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] == ["RS256",
+                                                                                 "ES256"]
+    assert doc["authorization_response_iss_parameter_supported"] is True
+
+
+def test_every_authorization_response_carries_iss(client, app):
+    # An error from Authlib's own validation (scope not registered) ...
+    refused = redirect_params(get(client, authorize_url(scope="openid company")))
+    assert refused["error"] == "invalid_scope" and refused["iss"] == "http://localhost"
+    # ... an error from the journey (prompt=none without a session) ...
+    none = redirect_params(get(client, authorize_url(prompt="none")))
+    assert none["error"] == "login_required" and none["iss"] == "http://localhost"
+    # ... a code ...
+    verifier, challenge = pkce()
+    success = redirect_params(login(client, app, authorize_url(
+        code_challenge=challenge, code_challenge_method="S256")))
+    assert success["code"] and success["iss"] == "http://localhost"
+    assert exchange(client, success["code"], verifier=verifier).status_code == 200
+    # ... and a refusal by the citizen, in another browser.
+    app.extensions["idp"].store.delete("otp-cooldown:+989120000001")
+    other = app.test_client()
+    denied = redirect_params(login(other, app, authorize_url(scope="openid email"),
+                                   consent="deny"))
+    assert denied["error"] == "access_denied" and denied["iss"] == "http://localhost"
+
+
+# --- Defect 4: resources (RFC 8707) are registered per client ---------------------------------
+
+@pytest.fixture
+def resource_app(tmp_path, key_folder):
+    clients = [{**TEST_CLIENTS[0], "resources": [API]}, *TEST_CLIENTS[1:]]
+    app = create_app(make_settings(tmp_path, key_folder, clients=clients))
+    app.config["TESTING"] = True
+    return app
+
+
+def _tokens(client, app, **token_params):
+    verifier, challenge = pkce()
+    params = redirect_params(login(client, app, authorize_url(
+        code_challenge=challenge, code_challenge_method="S256",
+        scope="openid profile offline_access")))
+    return client.post("/token", headers=basic(), data={
+        "grant_type": "authorization_code", "code": params["code"],
+        "redirect_uri": "https://rp.example/cb", "code_verifier": verifier, **token_params})
+
+
+def test_a_registered_resource_becomes_the_audience(resource_app):
+    client = resource_app.test_client()
+    response = _tokens(client, resource_app, resource=API)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert verify(client, body["access_token"], API)["client_id"] == "test-rp"
+    refreshed = client.post("/token", headers=basic(), data={
+        "grant_type": "refresh_token", "refresh_token": body["refresh_token"], "resource": API})
+    assert refreshed.status_code == 200, refreshed.get_json()
+    assert verify(client, refreshed.get_json()["access_token"], API)["sub"]
+
+
+def test_an_unregistered_resource_is_invalid_target(resource_app):
+    client = resource_app.test_client()
+    response = _tokens(client, resource_app, resource="https://anything.example/")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_target"
+    body = _tokens(client, resource_app).get_json()
+    assert verify(client, body["access_token"], "test-rp")
+    refreshed = client.post("/token", headers=basic(), data={
+        "grant_type": "refresh_token", "refresh_token": body["refresh_token"],
+        "resource": "https://anything.example/"})
+    assert refreshed.status_code == 400
+    assert refreshed.get_json()["error"] == "invalid_target"
+
+
+def test_a_resource_of_another_client_is_invalid_target(client, app):
+    # test-rp has no resource registered at all (conftest): nothing may be named.
+    response = _tokens(client, app, resource=API)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_target"
+
+
+# --- Defect 7: private_key_jwt assertions are short-lived and single-use until exp ----------
+
+def _signed(rsa_key, lifetime: int, *, iat: bool = True, jti: str | None = None) -> str:
+    now = int(time.time())
+    claims = {"iss": "jwt-rp", "sub": "jwt-rp", "aud": "http://localhost/token",
+              "exp": now + lifetime, "jti": jti or uuid.uuid4().hex}
+    if iat:
+        claims["iat"] = now
+    return pyjwt.encode(claims, rsa_key, algorithm="RS256", headers={"kid": "rp-key"})
+
+
+@pytest.mark.parametrize("iat", [True, False])
+def test_a_long_lived_assertion_is_refused(extra_app, rsa_key, iat):
+    client = extra_app.test_client()
+    code, verifier = code_for(client, extra_app, "jwt-rp", "https://jwt.example/cb")
+    response = jwt_exchange(client, code, verifier, _signed(rsa_key, 86400, iat=iat))
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_client"
+    fresh = jwt_exchange(client, code, verifier, _signed(rsa_key, 120, iat=iat))
+    assert fresh.status_code == 200, fresh.get_json()
+
+
+def test_an_assertion_jti_is_remembered_until_its_exp(extra_app, rsa_key):
+    client = extra_app.test_client()
+    store = extra_app.extensions["idp"].store
+    code, verifier = code_for(client, extra_app, "jwt-rp", "https://jwt.example/cb")
+    jti = uuid.uuid4().hex
+    signed = _signed(rsa_key, 280, jti=jti)
+    assert jwt_exchange(client, code, verifier, signed).status_code == 200
+    _value, seconds_left = store.get_with_ttl(f"assertion-jti:jwt-rp:{jti}")
+    # Remembered for the assertion's whole life (plus the clock leeway), not 600 s.
+    assert 280 <= seconds_left <= 280 + 60 + 1
+
+
+# --- Defect 10: crafted input is an OAuth error, never a 500 ---------------------------------
+
+def test_an_assertion_naming_a_secret_based_client_is_invalid_client(client, rsa_key):
+    now = int(time.time())
+    signed = pyjwt.encode({"iss": "test-rp", "sub": "test-rp", "aud": "http://localhost/token",
+                           "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex},
+                          rsa_key, algorithm="RS256")
+    response = client.post("/token", data={
+        "grant_type": "authorization_code", "code": "x", "redirect_uri": "https://rp.example/cb",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": signed})
+    assert response.status_code in (400, 401)
+    assert response.get_json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("claims", [
+    '{"id_token": {"acr": {"essential": true, "value": {}}}}',
+    '{"id_token": {"acr": {"essential": true, "values": 5}}}',
+    '{"userinfo": {"name": {"essential": "yes"}}}',
+    '{"userinfo": {"name": {"values": [[1]]}}}',
+    '{"a":' * 3000 + '1' + '}' * 3000,
+    '[' * 3000 + ']' * 3000,
+    '{"userinfo": {"name": {"value": "' + "x" * 5000 + '"}}}',
+])
+def test_crafted_claims_parameter_is_invalid_request(client, claims):
+    response = get(client, authorize_url(claims=claims))
+    params = redirect_params(response)
+    assert params["error"] == "invalid_request" and params["iss"] == "http://localhost"
+
+
+def test_a_max_age_of_thousands_of_digits_is_invalid_request(client):
+    params = redirect_params(get(client, authorize_url(max_age="9" * 5000)))
+    assert params["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("redirect_uri", 'https://rp.example/cb"'), ("redirect_uri", "https://rp.example/cb\\"),
+    ("redirect_uri", "https://rp.example/\tcb"), ("response_type", 'co"de'),
+    ("response_type", "code\t"), ("response_type", "co\\de"),
+])
+def test_quotes_backslashes_and_tabs_get_the_invalid_request_page(client, field, value):
+    response = get(client, authorize_url(**{field: value}))
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert 'dir="rtl"' in response.get_data(as_text=True)
+
+
+def test_userinfo_for_a_token_of_a_removed_client_is_invalid_token(client, app):
+    code, verifier = code_for(client, app)
+    access = exchange(client, code, verifier=verifier).get_json()["access_token"]
+    from idp.registration import remove_client
+
+    with app.app_context():
+        session = app.extensions["idp"].db.session
+        assert remove_client(session, "test-rp")
+        session.commit()
+        app.extensions["idp"].oauth_server.forget_client("test-rp")
+    response = client.get("/userinfo", headers={"Authorization": f"Bearer {access}"})
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
