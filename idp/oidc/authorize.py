@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from idp.interaction import LoginRequest
 from idp.oidc.grants import AuthenticatedUser
+from idp.oidc.hints import decode_id_token_hint, names_citizen
 from idp.oidc.request_rules import known_parameters
 from idp.services import services
 from idp.sessions import SessionUser
@@ -33,6 +34,18 @@ def needs_fresh_login(user: SessionUser | None, prompts: list[str], max_age: int
     if user is None or "login" in prompts:
         return True
     return max_age is not None and int(time.time()) - user.authn.auth_time >= max_age
+
+
+def hinted_citizen(user: SessionUser | None, params: dict[str, str]) -> bool:
+    """False when ``id_token_hint`` names someone other than the session's citizen.
+
+    The session then cannot answer: prompt=none gets ``login_required`` (OIDC Core
+    §3.1.2.1), any other prompt a new login. The hint was validated with the request's rules.
+    """
+    hint = params.get("id_token_hint")
+    if user is None or not hint:
+        return True
+    return names_citizen(decode_id_token_hint(hint), user)
 
 
 def invalid_request_page(error: OAuth2Error):
@@ -62,7 +75,7 @@ def authorize() -> ResponseReturnValue:
         session["locale"] = locales[0]
     prompts = params.get("prompt", "").split()
     max_age = int(params["max_age"]) if "max_age" in params else None
-    if needs_fresh_login(user, prompts, max_age):
+    if needs_fresh_login(user, prompts, max_age) or not hinted_citizen(user, params):
         user = None
     return services().interaction.begin(LoginRequest(
         params=params, client_id=grant.client.client_id, prompts=tuple(prompts),

@@ -13,6 +13,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError
 
 from idp.authn import ACR_VALUES_SUPPORTED
 from idp.oidc.claims import ClaimsRequestError, essential_acr_values, parse_claims_request
+from idp.oidc.hints import decode_id_token_hint
 
 
 class RequestNotSupportedError(OAuth2Error):
@@ -94,9 +95,15 @@ def claims_request_is_valid(params: dict, client) -> None:
         raise UnmetAuthenticationRequirementsError()
 
 
+def id_token_hint_is_ours(params: dict, client) -> None:
+    # OIDC Core §3.1.2.1: id_token_hint is an ID token this provider issued (expired is fine).
+    if params.get("id_token_hint"):
+        decode_id_token_hint(params["id_token_hint"])
+
+
 RULES: tuple[Callable[[dict, object], None], ...] = (
     bounded_sizes, no_request_object, registered_scopes_only, query_response_mode,
-    max_age_is_a_number, claims_request_is_valid,
+    max_age_is_a_number, claims_request_is_valid, id_token_hint_is_ours,
 )
 
 

@@ -7,7 +7,7 @@ from idp.authn import ACR_VALUES_SUPPORTED
 from idp.forms import ConfirmForm
 from idp.oidc import authorize as authorize_step
 from idp.oidc.claims import CLAIMS_SUPPORTED
-from idp.oidc.logout import log_out
+from idp.oidc.logout import log_out, needs_confirmation
 from idp.oidc.published import PublishedDocuments
 from idp.ratelimit import per_ip
 from idp.scopes import SUPPORTED_SCOPES
@@ -141,7 +141,7 @@ def introspect():
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    """RP-initiated logout; without a valid id_token_hint the citizen confirms first."""
+    """RP-initiated logout; unless the id_token_hint names this session, the citizen confirms."""
     server = services().oauth_server
     try:
         end_request = server.validate_endpoint_request("end_session")
@@ -149,7 +149,7 @@ def logout():
         end_request = None
     confirmed = request.method == "POST" and request.form.get("confirm") == "yes" and \
         ConfirmForm().validate_on_submit()
-    if (end_request is None or end_request.needs_confirmation) and not confirmed:
+    if needs_confirmation(end_request) and not confirmed:
         client = end_request.client if end_request else None
         return render_template("logout/confirm.html", form=ConfirmForm(),
                                client_name=client.name if client else None)

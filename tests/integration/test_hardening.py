@@ -11,20 +11,32 @@ from urllib.parse import urlencode
 import jwt as pyjwt
 import pytest
 from conftest import TEST_CLIENTS, make_settings
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flow import authorize_url, exchange, get, login, pkce, redirect_params
-from test_oidc_extras import (  # noqa: F401  (fixtures)
-    assertion,
-    code_for,
-    extra_app,
-    jwt_exchange,
-    receiver,
-    rsa_key,
-    verify,
-)
+from test_oidc_extras import code_for, jwt_exchange, verify
 
 from idp import create_app
 
 API = "https://api.example/"
+
+
+@pytest.fixture
+def rp_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def jwt_app(tmp_path, key_folder, rp_key):
+    """The test clients plus ``jwt-rp``, which authenticates with private_key_jwt."""
+    public = pyjwt.PyJWK.from_json(pyjwt.algorithms.RSAAlgorithm.to_jwk(rp_key.public_key()))
+    jwk = dict(public._jwk_data, kid="rp-key", alg="RS256", use="sig")
+    clients = [*TEST_CLIENTS,
+               {"client_id": "jwt-rp", "name": "سامانه کلید", "auth_method": "private_key_jwt",
+                "jwks": {"keys": [jwk]}, "redirect_uris": ["https://jwt.example/cb"],
+                "first_party": True}]
+    app = create_app(make_settings(tmp_path, key_folder, clients=clients))
+    app.config["TESTING"] = True
+    return app
 
 
 def basic(client_id: str = "test-rp", secret: str = "test-rp-secret") -> dict:
@@ -118,31 +130,31 @@ def test_a_resource_of_another_client_is_invalid_target(client, app):
 
 # --- Defect 7: private_key_jwt assertions are short-lived and single-use until exp ----------
 
-def _signed(rsa_key, lifetime: int, *, iat: bool = True, jti: str | None = None) -> str:
+def _signed(key, lifetime: int, *, iat: bool = True, jti: str | None = None) -> str:
     now = int(time.time())
     claims = {"iss": "jwt-rp", "sub": "jwt-rp", "aud": "http://localhost/token",
               "exp": now + lifetime, "jti": jti or uuid.uuid4().hex}
     if iat:
         claims["iat"] = now
-    return pyjwt.encode(claims, rsa_key, algorithm="RS256", headers={"kid": "rp-key"})
+    return pyjwt.encode(claims, key, algorithm="RS256", headers={"kid": "rp-key"})
 
 
 @pytest.mark.parametrize("iat", [True, False])
-def test_a_long_lived_assertion_is_refused(extra_app, rsa_key, iat):
-    client = extra_app.test_client()
-    code, verifier = code_for(client, extra_app, "jwt-rp", "https://jwt.example/cb")
-    response = jwt_exchange(client, code, verifier, _signed(rsa_key, 86400, iat=iat))
+def test_a_long_lived_assertion_is_refused(jwt_app, rp_key, iat):
+    client = jwt_app.test_client()
+    code, verifier = code_for(client, jwt_app, "jwt-rp", "https://jwt.example/cb")
+    response = jwt_exchange(client, code, verifier, _signed(rp_key, 86400, iat=iat))
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_client"
-    fresh = jwt_exchange(client, code, verifier, _signed(rsa_key, 120, iat=iat))
+    fresh = jwt_exchange(client, code, verifier, _signed(rp_key, 120, iat=iat))
     assert fresh.status_code == 200, fresh.get_json()
 
 
-def test_an_assertion_jti_is_remembered_until_its_exp(extra_app, rsa_key):
-    client = extra_app.test_client()
-    store = extra_app.extensions["idp"].store
-    code, verifier = code_for(client, extra_app, "jwt-rp", "https://jwt.example/cb")
+def test_an_assertion_jti_is_remembered_until_its_exp(jwt_app, rp_key):
+    client = jwt_app.test_client()
+    store = jwt_app.extensions["idp"].store
+    code, verifier = code_for(client, jwt_app, "jwt-rp", "https://jwt.example/cb")
     jti = uuid.uuid4().hex
-    signed = _signed(rsa_key, 280, jti=jti)
+    signed = _signed(rp_key, 280, jti=jti)
     assert jwt_exchange(client, code, verifier, signed).status_code == 200
     _value, seconds_left = store.get_with_ttl(f"assertion-jti:jwt-rp:{jti}")
     # Remembered for the assertion's whole life (plus the clock leeway), not 600 s.
@@ -151,11 +163,11 @@ def test_an_assertion_jti_is_remembered_until_its_exp(extra_app, rsa_key):
 
 # --- Defect 10: crafted input is an OAuth error, never a 500 ---------------------------------
 
-def test_an_assertion_naming_a_secret_based_client_is_invalid_client(client, rsa_key):
+def test_an_assertion_naming_a_secret_based_client_is_invalid_client(client, rp_key):
     now = int(time.time())
     signed = pyjwt.encode({"iss": "test-rp", "sub": "test-rp", "aud": "http://localhost/token",
                            "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex},
-                          rsa_key, algorithm="RS256")
+                          rp_key, algorithm="RS256")
     response = client.post("/token", data={
         "grant_type": "authorization_code", "code": "x", "redirect_uri": "https://rp.example/cb",
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
@@ -209,3 +221,108 @@ def test_userinfo_for_a_token_of_a_removed_client_is_invalid_token(client, app):
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
+
+
+# --- Defects 5 and 8: id_token_hint names a citizen -------------------------------------------
+
+MARYAM = {"mobile": "09350000002", "national_code": "1214792235", "birth": (1365, 5, 20)}
+
+
+def _id_token(client, app, person=None) -> str:
+    verifier, challenge = pkce()
+    params = redirect_params(login(client, app, authorize_url(
+        code_challenge=challenge, code_challenge_method="S256"), **(
+            {"person": person} if person else {})))
+    return exchange(client, params["code"], verifier=verifier).get_json()["id_token"]
+
+
+def test_logout_with_someone_elses_id_token_asks_first(client, app):
+    _id_token(client, app)  # the victim's session in this browser
+    attacker = app.test_client()
+    foreign = _id_token(attacker, app, MARYAM)
+    response = client.get("/logout?" + urlencode({
+        "id_token_hint": foreign, "post_logout_redirect_uri": "https://rp.example/bye"}))
+    assert response.status_code == 200 and "Location" not in response.headers
+    assert "csrf_token" in response.get_data(as_text=True)
+    # The victim is still logged in.
+    assert "code" in redirect_params(get(client, authorize_url(prompt="none")))
+
+
+def test_logout_with_the_sessions_own_id_token_needs_no_confirmation(client, app):
+    own = _id_token(client, app)
+    response = client.get("/logout?" + urlencode({
+        "id_token_hint": own, "post_logout_redirect_uri": "https://rp.example/bye",
+        "state": "s1"}))
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://rp.example/bye?state=s1"
+    assert redirect_params(get(client, authorize_url(prompt="none")))["error"] == \
+        "login_required"
+
+
+def test_logout_with_an_id_token_of_an_earlier_session_asks_first(client, app):
+    earlier = _id_token(client, app)
+    app.extensions["idp"].store.delete("otp-cooldown:+989120000001")
+    verifier, challenge = pkce()
+    params = redirect_params(login(client, app, authorize_url(
+        prompt="login", code_challenge=challenge, code_challenge_method="S256")))
+    current = exchange(client, params["code"], verifier=verifier).get_json()["id_token"]
+    sids = [pyjwt.decode(t, options={"verify_signature": False})["sid"]
+            for t in (earlier, current)]
+    assert sids[0] != sids[1]
+    response = client.get("/logout?" + urlencode({
+        "id_token_hint": earlier, "post_logout_redirect_uri": "https://rp.example/bye"}))
+    assert response.status_code == 200 and "csrf_token" in response.get_data(as_text=True)
+    assert "code" in redirect_params(get(client, authorize_url(prompt="none")))
+
+
+def test_prompt_none_with_a_hint_for_someone_else_is_login_required(client, app):
+    _id_token(client, app)
+    foreign = _id_token(app.test_client(), app, MARYAM)
+    params = redirect_params(get(client, authorize_url(prompt="none", id_token_hint=foreign)))
+    assert params["error"] == "login_required" and params["state"]
+    own_later = redirect_params(get(client, authorize_url(prompt="none")))
+    assert "code" in own_later
+
+
+def test_prompt_none_with_the_sessions_own_hint_returns_a_code(client, app):
+    own = _id_token(client, app)
+    params = redirect_params(get(client, authorize_url(prompt="none", id_token_hint=own)))
+    assert "code" in params
+
+
+def test_an_expired_hint_is_still_a_hint(client, app):
+    own = _id_token(client, app)
+    app.extensions["idp"].settings.tokens.id_token_seconds = -10
+    expired = _id_token_without_login(client)
+    assert pyjwt.decode(expired, options={"verify_signature": False})["exp"] < time.time()
+    params = redirect_params(get(client, authorize_url(prompt="none", id_token_hint=expired)))
+    assert "code" in params
+    assert own
+
+
+def _id_token_without_login(client) -> str:
+    verifier, challenge = pkce()
+    params = redirect_params(get(client, authorize_url(
+        prompt="none", code_challenge=challenge, code_challenge_method="S256")))
+    return exchange(client, params["code"], verifier=verifier).get_json()["id_token"]
+
+
+@pytest.mark.parametrize("hint", ["garbage", "a.b.c"])
+def test_an_invalid_hint_is_invalid_request(client, app, hint):
+    params = redirect_params(get(client, authorize_url(prompt="none", id_token_hint=hint)))
+    assert params["error"] == "invalid_request"
+
+
+def test_a_hint_signed_by_someone_else_is_invalid_request(client, app, rp_key):
+    now = int(time.time())
+    forged = pyjwt.encode({"iss": "http://localhost", "sub": "x", "aud": "test-rp",
+                           "iat": now, "exp": now + 60}, rp_key, algorithm="RS256")
+    params = redirect_params(get(client, authorize_url(id_token_hint=forged)))
+    assert params["error"] == "invalid_request"
+
+
+def test_an_access_token_is_not_an_id_token_hint(client, app):
+    code, verifier = code_for(client, app)
+    access = exchange(client, code, verifier=verifier).get_json()["access_token"]
+    params = redirect_params(get(client, authorize_url(prompt="none", id_token_hint=access)))
+    assert params["error"] == "invalid_request"
