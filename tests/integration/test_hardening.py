@@ -326,3 +326,43 @@ def test_an_access_token_is_not_an_id_token_hint(client, app):
     access = exchange(client, code, verifier=verifier).get_json()["access_token"]
     params = redirect_params(get(client, authorize_url(prompt="none", id_token_hint=access)))
     assert params["error"] == "invalid_request"
+
+
+# --- Defect 6: a browser has one provider session ---------------------------------------------
+
+def _copy_cookie(source, app):
+    copy = app.test_client()
+    copy.set_cookie("idp_session", source.get_cookie("idp_session").value, domain="localhost")
+    return copy
+
+
+def test_a_new_login_ends_the_session_it_replaces(client, app):
+    _id_token(client, app)
+    first_cookie = _copy_cookie(client, app)
+    assert "code" in redirect_params(get(first_cookie, authorize_url(prompt="none")))
+    app.extensions["idp"].store.delete("otp-cooldown:+989120000001")
+    verifier, challenge = pkce()
+    params = redirect_params(login(client, app, authorize_url(
+        prompt="login", code_challenge=challenge, code_challenge_method="S256")))
+    id_token = exchange(client, params["code"], verifier=verifier).get_json()["id_token"]
+    # The first session ended at the second login, before any logout ...
+    assert redirect_params(get(first_cookie, authorize_url(prompt="none")))["error"] == \
+        "login_required"
+    # ... and logging out of the second leaves nothing alive.
+    response = client.get("/logout?" + urlencode({"id_token_hint": id_token}))
+    assert response.status_code == 200
+    for browser in (client, first_cookie):
+        assert redirect_params(get(browser, authorize_url(prompt="none")))["error"] == \
+            "login_required"
+
+
+def test_a_login_by_someone_else_ends_the_previous_citizens_session(client, app):
+    first = verify(client, _id_token(client, app), "test-rp")
+    first_cookie = _copy_cookie(client, app)
+    verifier, challenge = pkce()
+    params = redirect_params(login(client, app, authorize_url(
+        prompt="login", code_challenge=challenge, code_challenge_method="S256"), MARYAM))
+    id_token = exchange(client, params["code"], verifier=verifier).get_json()["id_token"]
+    assert verify(client, id_token, "test-rp")["sub"] != first["sub"]
+    assert redirect_params(get(first_cookie, authorize_url(prompt="none")))["error"] == \
+        "login_required"
