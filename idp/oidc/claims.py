@@ -126,9 +126,12 @@ def _all_claims(account: Account, locale: str, company: dict | None) -> dict:
     if account.email and account.email_verified:
         claims["email"] = account.email
         claims["email_verified"] = True
-    if account.confirmed_postal_code:
+    if account.registry_postal_code and \
+            account.confirmed_postal_code == account.registry_postal_code:
+        # SPEC §4: the registry's postal code, once the citizen confirmed it; a code they typed
+        # instead is a pending address-update request, theirs alone (their account page).
         # An Iranian postal code is an address in Iran, whatever the citizen's nationality.
-        claims["address"] = {"postal_code": account.confirmed_postal_code, "country": "IR"}
+        claims["address"] = {"postal_code": account.registry_postal_code, "country": "IR"}
     if account.national_code:
         claims["national_code"] = account.national_code
     if account.fida_code:

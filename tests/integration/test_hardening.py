@@ -12,7 +12,22 @@ import jwt as pyjwt
 import pytest
 from conftest import TEST_CLIENTS, make_settings
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flow import authorize_url, exchange, get, login, pkce, redirect_params
+from flow import (
+    DEMO,
+    authorize_url,
+    confirm_postal,
+    exchange,
+    follow,
+    get,
+    give_consent,
+    login,
+    outbox_codes,
+    pkce,
+    redirect_params,
+    submit_identity,
+    submit_mobile,
+    submit_otp,
+)
 from test_oidc_extras import code_for, jwt_exchange, verify
 
 from idp import create_app
@@ -366,3 +381,34 @@ def test_a_login_by_someone_else_ends_the_previous_citizens_session(client, app)
     assert verify(client, id_token, "test-rp")["sub"] != first["sub"]
     assert redirect_params(get(first_cookie, authorize_url(prompt="none")))["error"] == \
         "login_required"
+
+
+# --- Defect 11: only the registry's confirmed postal code is released ------------------------
+
+def _userinfo_after_postal_answer(client, app, answer: str | None) -> dict:
+    verifier, challenge = pkce()
+    url = authorize_url(scope="openid address", code_challenge=challenge,
+                        code_challenge_method="S256")
+    response = follow(client, get(client, url))
+    follow(client, submit_mobile(client, app, DEMO["mobile"]))
+    response = follow(client, submit_otp(client, app, outbox_codes(app, DEMO["mobile"])[-1]))
+    if response.request.path == "/login/identity":
+        response = follow(client, submit_identity(client, DEMO["national_code"], DEMO["birth"]))
+    assert response.request.path == "/login/postal"
+    response = follow(client, confirm_postal(client, answer))
+    if response.status_code == 200 and response.request.path == "/login/consent":
+        response = follow(client, give_consent(client))
+    code = redirect_params(response)["code"]
+    access = exchange(client, code, verifier=verifier).get_json()["access_token"]
+    return client.get("/userinfo", headers={"Authorization": f"Bearer {access}"}).get_json()
+
+
+def test_a_typed_postal_code_is_not_released(client, app):
+    info = _userinfo_after_postal_answer(client, app, "1587634561")
+    assert "address" not in info
+    assert "1587634561" not in str(info)
+
+
+def test_the_confirmed_registry_postal_code_is_released(client, app):
+    info = _userinfo_after_postal_answer(client, app, None)
+    assert info["address"] == {"postal_code": "1968913141", "country": "IR"}
