@@ -3,9 +3,10 @@
 import json
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from clients.municipal import create_app as create_municipal
 from idp import create_app, production
@@ -49,8 +50,31 @@ def main(ctx: click.Context, config: str | None) -> None:
     ctx.obj = Context(config)
 
 
+class PathOnlyRequestHandler(WSGIRequestHandler):
+    """Logs each request's method, path and status, never its query string.
+
+    Query strings carry ID tokens (id_token_hint), login hints (mobiles) and codes, which are
+    never logged (SPEC §7).
+    """
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = urlsplit(getattr(self, "path", "") or "").path
+        line = f"{self.command} {path} {self.request_version}".translate(
+            self._control_char_table)
+        self.log("info", '"%s" %s %s', line, code, size)
+
+    def log_error(self, format: str, *args) -> None:
+        # The standard message quotes the raw request line, query string included.
+        self.log("error", "request refused: %s", args[0] if args else "-")
+
+
+def _server(app, host: str, port: int) -> BaseWSGIServer:
+    """The development server (werkzeug), logging paths only."""
+    return make_server(host, port, app, threaded=True, request_handler=PathOnlyRequestHandler)
+
+
 def _run(app, host: str, port: int) -> threading.Thread:
-    server = make_server(host, port, app, threaded=True)
+    server = _server(app, host, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return thread

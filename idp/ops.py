@@ -1,5 +1,6 @@
 """Operations: liveness, readiness and Prometheus metrics (SPEC §6)."""
 
+import ipaddress
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -29,6 +30,9 @@ class Metrics:
 
     def init_app(self, app: Flask) -> None:
         app.extensions["idp.metrics"] = self
+        # Parsed once at start: a mistyped network stops the provider, not a scrape.
+        self.allowed = [ipaddress.ip_network(network, strict=False)
+                        for network in app.extensions["idp"].settings.ops.metrics_allowed]
 
         @app.before_request
         def _start() -> None:
@@ -41,6 +45,16 @@ class Metrics:
             if "started" in g:
                 self.latency.labels(endpoint).observe(time.perf_counter() - g.started)
             return response
+
+    def may_read(self, address: str | None) -> bool:
+        """True when ``address`` is in one of ``[ops] metrics_allowed``."""
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        return any(ip in network for network in self.allowed)
 
 
 @bp.route("/healthz")
@@ -63,5 +77,8 @@ def readyz():
 
 @bp.route("/metrics")
 def metrics():
-    registry = current_app.extensions["idp.metrics"].registry
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # Metrics describe traffic and errors: for the operator's scrapers only (issue 6).
+    collector = current_app.extensions["idp.metrics"]
+    if not collector.may_read(request.remote_addr):
+        return Response("forbidden\n", status=403, mimetype="text/plain")
+    return Response(generate_latest(collector.registry), mimetype=CONTENT_TYPE_LATEST)

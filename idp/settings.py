@@ -136,6 +136,13 @@ class RegistrySettings:
 
 
 @dataclass
+class OpsSettings:
+    # Networks (CIDR) whose clients may read /metrics; everyone else gets 403. The address is
+    # the connection's, or X-Forwarded-For's when [server] proxy_count trusts a proxy.
+    metrics_allowed: list[str] = field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -149,6 +156,7 @@ class Settings:
     journey: JourneySettings = field(default_factory=JourneySettings)
     ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
     registries: RegistrySettings = field(default_factory=RegistrySettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
     clients: list[dict] = field(default_factory=list)
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -176,6 +184,10 @@ def _coerce(value: object, kind: type, name: str) -> object:
         if text in {"0", "false", "no", "off"}:
             return False
         raise ValueError(f"{name}: expected a boolean, got {value!r}")
+    if typing.get_origin(kind) is list:
+        # A TOML array, or a comma-separated environment value.
+        items = value if isinstance(value, list) else str(value).split(",")
+        return [str(item).strip() for item in items if str(item).strip()]
     if kind in (int, float):
         if isinstance(value, bool):
             raise ValueError(f"{name}: expected a number, got {value!r}")

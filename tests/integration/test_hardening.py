@@ -412,3 +412,45 @@ def test_a_typed_postal_code_is_not_released(client, app):
 def test_the_confirmed_registry_postal_code_is_released(client, app):
     info = _userinfo_after_postal_answer(client, app, None)
     assert info["address"] == {"postal_code": "1968913141", "country": "IR"}
+
+
+# --- Defect 12: the development server's logs and /metrics -----------------------------------
+
+def test_metrics_only_for_allowed_networks(client, tmp_path, key_folder):
+    assert client.get("/metrics").status_code == 200  # the test client is 127.0.0.1
+    outside = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    assert outside.status_code == 403 and b"idp_http" not in outside.data
+    settings = make_settings(tmp_path / "ops", key_folder)
+    settings.ops.metrics_allowed = ["10.0.0.0/8"]
+    scraped = create_app(settings).test_client()
+    assert scraped.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+    assert scraped.get("/metrics").status_code == 403
+
+
+def test_metrics_networks_from_the_environment(tmp_path):
+    from idp.settings import load_settings
+
+    settings = load_settings(environ={"IDP_OPS_METRICS_ALLOWED": "10.0.0.0/8, ::1/128"})
+    assert settings.ops.metrics_allowed == ["10.0.0.0/8", "::1/128"]
+    assert load_settings(environ={}).ops.metrics_allowed == ["127.0.0.1/32", "::1/128"]
+
+
+def test_the_development_server_logs_paths_without_query_strings(app, caplog):
+    import threading
+
+    import requests
+
+    from idp.cli import _server
+
+    server = _server(app, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with caplog.at_level("INFO", logger="werkzeug"):
+            requests.get(f"http://127.0.0.1:{server.port}/authorize?login_hint=09120000001"
+                         "&id_token_hint=eyJsecret", allow_redirects=False, timeout=5)
+    finally:
+        server.shutdown()
+    logged = "\n".join(record.getMessage() for record in caplog.records
+                       if record.name == "werkzeug")
+    assert "GET /authorize HTTP/1.1" in logged
+    assert "09120000001" not in logged and "eyJsecret" not in logged
