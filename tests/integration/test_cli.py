@@ -66,3 +66,14 @@ def test_keys_list_and_rotate(run, tmp_path):
     assert {k["status"] for k in after if k["kid"] in {f["kid"] for f in first}} == {"retired"}
     for path in (tmp_path / "keys").glob("*.jwk.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_clients_add_registers_resources(run):
+    result = run("clients", "add", "--name", "بیمه", "--redirect-uri", "https://rp.example/cb",
+                 "--resource", "https://api.example/", "--resource", "https://files.example/")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(run("clients", "list").output)
+    assert listed[0]["resources"] == ["https://api.example/", "https://files.example/"]
+    refused = run("clients", "add", "--name", "x", "--redirect-uri", "https://rp.example/cb",
+                  "--resource", "https://api.example/#frag")
+    assert refused.exit_code != 0 and "resource" in refused.output
