@@ -454,3 +454,30 @@ def test_the_development_server_logs_paths_without_query_strings(app, caplog):
                        if record.name == "werkzeug")
     assert "GET /authorize HTTP/1.1" in logged
     assert "09120000001" not in logged and "eyJsecret" not in logged
+
+
+def test_the_replaced_sessions_relying_parties_hear_of_its_end(tmp_path, key_folder):
+    import http.server
+    import threading
+
+    from test_oidc_extras import Receiver
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Receiver.received = []
+    clients = [*TEST_CLIENTS, {**TEST_CLIENTS[1], "client_id": "bcl-rp",
+                               "redirect_uris": ["https://bcl.example/cb"],
+                               "backchannel_logout_uri":
+                                   f"http://127.0.0.1:{server.server_port}/bcl"}]
+    app = create_app(make_settings(tmp_path, key_folder, clients=clients))
+    app.config["TESTING"] = True
+    client = app.test_client()
+    try:
+        first = code_for(client, app, "bcl-rp", "https://bcl.example/cb")
+        app.extensions["idp"].store.delete("otp-cooldown:+989120000001")
+        code_for(client, app, prompt="login")
+    finally:
+        server.shutdown()
+    assert first and len(Receiver.received) == 1
+    claims = verify(client, Receiver.received[0], "bcl-rp")
+    assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
