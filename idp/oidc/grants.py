@@ -100,12 +100,14 @@ class RegisteredResources:
     The access token's audience is then that resource (:class:`AccessTokenGenerator`).
     """
 
-    def validate_token_request(self) -> None:
-        super().validate_token_request()
-        # Runs after client authentication: the client is known.
+    def authenticate_token_endpoint_client(self):
+        client = super().authenticate_token_endpoint_client()
+        # Checked as soon as the client is known, before the code is taken or the refresh
+        # token rotated: a refused request must not use up the client's grant.
         for resource in self.request.form.getlist("resource"):
-            if not self.request.client.has_resource(resource):
+            if not client.has_resource(resource):
                 raise InvalidTargetError("The resource is not registered for this client.")
+        return client
 
 
 class AuthorizationCodeGrant(RegisteredResources, grants.AuthorizationCodeGrant):

@@ -125,9 +125,17 @@ def test_a_registered_resource_becomes_the_audience(resource_app):
 
 def test_an_unregistered_resource_is_invalid_target(resource_app):
     client = resource_app.test_client()
-    response = _tokens(client, resource_app, resource="https://anything.example/")
+    verifier, challenge = pkce()
+    params = redirect_params(login(client, resource_app, authorize_url(
+        code_challenge=challenge, code_challenge_method="S256")))
+    form = {"grant_type": "authorization_code", "code": params["code"],
+            "redirect_uri": "https://rp.example/cb", "code_verifier": verifier}
+    response = client.post("/token", headers=basic(),
+                           data={**form, "resource": "https://anything.example/"})
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_target"
+    # The code was not taken by the refused request.
+    assert client.post("/token", headers=basic(), data=form).status_code == 200
     body = _tokens(client, resource_app).get_json()
     assert verify(client, body["access_token"], "test-rp")
     refreshed = client.post("/token", headers=basic(), data={
@@ -135,6 +143,10 @@ def test_an_unregistered_resource_is_invalid_target(resource_app):
         "resource": "https://anything.example/"})
     assert refreshed.status_code == 400
     assert refreshed.get_json()["error"] == "invalid_target"
+    # The refused request used nothing up: the refresh token still works, once.
+    again = client.post("/token", headers=basic(), data={
+        "grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
+    assert again.status_code == 200, again.get_json()
 
 
 def test_a_resource_of_another_client_is_invalid_target(client, app):
