@@ -1269,6 +1269,7 @@ def print_table(results: dict[str, Figures], reference: Figures | None, args) ->
 
 
 def main() -> int:
+    global QUIET_WAIT_SECONDS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per figure")
@@ -1278,7 +1279,12 @@ def main() -> int:
     parser.add_argument("--profile", metavar="DIR", help="py-spy profiles of new-citizen logins")
     parser.add_argument("--skip-reference", action="store_true",
                         help="do not start oidc-provider")
+    parser.add_argument("--quiet-wait", type=float, default=120.0, metavar="S",
+                        help="wait up to S seconds for quiet cores before each figure")
     args = parser.parse_args()
+    QUIET_WAIT_SECONDS = args.quiet_wait
+    # Stopped with SIGTERM: unwind normally, so the servers stop and the scratch database goes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     if (os.cpu_count() or 1) < 2:
         say("warning: fewer than two cores; server and generator share one")
