@@ -1136,6 +1136,16 @@ IDLE_FUNCTIONS = {"Condition.wait", "Event.wait", "select", "poll", "epoll", "_r
                   "accept", "sleep"}
 
 
+def package_of(path: str) -> str:
+    """``sqlalchemy`` for …/site-packages/sqlalchemy/orm/x.py, ``idp`` for the provider's own,
+    ``python`` for the standard library."""
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if path.startswith(str(ROOT)):
+        return path[len(str(ROOT)) + 1:].split("/", 1)[0]
+    return "python" if "python3" in path or path.startswith("<frozen") else (path or "?")
+
+
 def summarize_profile(path: Path, top: int = 25) -> str:
     """Functions by share of all samples: own (the frame on top) and inclusive."""
     data = json.loads(path.read_text())
@@ -1173,10 +1183,18 @@ def summarize_profile(path: Path, top: int = 25) -> str:
                 inclusive[index] = inclusive.get(index, 0) + weight
     if not total:
         return "(no samples)"
+    areas: dict[str, float] = {}
+    for index, weight in own.items():
+        area = package_of(frames[index].get("file", ""))
+        areas[area] = areas.get(area, 0) + weight
     lines = [f"{count} samples of Python code at work (idle threads left out)\n",
              f"{'own':>6}  function (own share of those samples)"]
     for index, weight in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
         lines.append(f"{weight / total:6.1%}  {label(index)}")
+    lines.append(f"\n{'own':>6}  package (own share: the code on top of the stack)")
+    for area, weight in sorted(areas.items(), key=lambda kv: -kv[1]):
+        if weight / total >= 0.005:
+            lines.append(f"{weight / total:6.1%}  {area}")
     lines.append(f"\n{'incl.':>6}  function (inclusive share)")
     for index, weight in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top * 2]:
         lines.append(f"{weight / total:6.1%}  {label(index)}")
