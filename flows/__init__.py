@@ -1,7 +1,10 @@
-"""The login journey: one module per step, each its rules plus a thin view (SPEC §3)."""
+"""The login journey: a plan of steps, one module per step, each its rules plus a thin view.
+
+Importing a step module registers its step (:mod:`flows.plan`) and its views (SPEC §3).
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("login", __name__, url_prefix="/login")
 
-from flows import consent, identity, mobile, otp, postal  # noqa: E402,F401  (register views)
+from flows import consent, finish, identity, mobile, otp, postal  # noqa: E402,F401

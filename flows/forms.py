@@ -126,7 +126,5 @@ class PostalForm(FlaskForm):
 
 class ConsentForm(FlaskForm):
     decision = StringField()
-
-
-class ConfirmForm(FlaskForm):
-    """A form that only carries the CSRF token (resend, logout confirmation, …)."""
+    # The client the page named: consent is given to it, or to no one (issue 6).
+    client_id = HiddenField()

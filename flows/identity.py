@@ -12,13 +12,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from flows import bp
-from flows import journey as journeys
+from flows.errors import form_status, unavailable
+from flows.finish import proceed
 from flows.forms import IdentityForm
-from flows.pages import form_status, require, unavailable
+from flows.journey import Journey, at_step, mobile_key
+from flows.otp import by_code
+from flows.plan import Step, register
 from flows.recognise import refresh_from_registry
 from idp.audit import record
 from idp.models import Account
-from idp.ratelimit import journey_mobile, per_ip, per_mobile
+from idp.ratelimit import per_ip, per_mobile
 from idp.registries import Person, RegistryUnavailable
 from idp.services import services
 
@@ -69,13 +72,19 @@ def link_account(person: Person, mobile: str, form: IdentityForm) -> Account:
     return account
 
 
+def unknown_owner(journey: Journey) -> bool:
+    """Needed when the one-time code did not lead to a known, still-owning account."""
+    return journey.account_id is None
+
+
+register(Step("identity", order=30, applies=by_code, needed=unknown_owner))
+
+
 @bp.route("/identity", methods=["GET", "POST"])
+@at_step("identity")
 @per_ip("identity_per_ip")
-@per_mobile("identity_per_mobile", journey_mobile)
-def identity():
-    journey = require(journeys.Step.IDENTITY)
-    if not isinstance(journey, journeys.Journey):
-        return journey
+@per_mobile("identity_per_mobile", mobile_key)
+def identity(journey: Journey):
     form = IdentityForm()
     if request.method == "GET":
         form.identity_type.data = "foreign" if request.args.get("tab") == "foreign" else "iranian"
@@ -103,9 +112,7 @@ def identity():
         session.commit()
         return show(str(MSG_MOBILE_MISMATCH_FOREIGN if form.foreign else MSG_MOBILE_MISMATCH), 422)
     account = link_account(person, journey.mobile, form)
-    session.commit()
     journey.account_id = account.id
-    journey.identity_verified = True
-    journey.postal_needed = account.postal_review_needed
-    journeys.save(journey)
-    return journeys.go_on(journey)
+    journey.postal_review = account.postal_review_needed
+    journey.complete("identity")
+    return proceed(journey)

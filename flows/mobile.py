@@ -4,19 +4,22 @@ from flask import make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from flows import bp
-from flows import journey as journeys
+from flows.errors import expired, form_status
+from flows.finish import proceed
 from flows.forms import MobileForm
-from flows.otp import CooldownActive, send_code
-from flows.pages import error_page, expired, form_status, require
+from flows.journey import Journey, at_step, current, save, where
+from flows.otp import by_code, send_or_explain
+from flows.plan import Step, advance, register
 from idp.audit import record
 from idp.captcha import check_captcha, new_captcha
 from idp.identifiers import mobile_local, normalize_mobile
-from idp.messaging import MessagingUnavailable
 from idp.ratelimit import per_ip, per_mobile, typed_mobile
 from idp.services import services
 
+register(Step("mobile", order=10, applies=by_code))
 
-def _render(journey: journeys.Journey, form: MobileForm, error: str | None = None,
+
+def _render(journey: Journey, form: MobileForm, error: str | None = None,
             status: int | None = None):
     client = services().oauth_server.query_client(journey.client_id) if journey.client_id else None
     return render_template(
@@ -30,12 +33,10 @@ def _captcha_on() -> bool:
 
 
 @bp.route("/mobile", methods=["GET", "POST"])
+@at_step("mobile")
 @per_ip("otp_send_per_ip")
 @per_mobile("otp_send_per_mobile", typed_mobile)
-def mobile():
-    journey = require(journeys.Step.MOBILE)
-    if not isinstance(journey, journeys.Journey):
-        return journey
+def mobile(journey: Journey):
     hint = normalize_mobile(journey.login_hint or "")
     form = MobileForm(data={"mobile": mobile_local(hint) if hint else ""})
     if not form.validate_on_submit():
@@ -46,24 +47,20 @@ def mobile():
         record("login.captcha_failed")
         services().db.session.commit()
         return _render(journey, form, status=422)
-    try:
-        send_code(journey.id, form.mobile_e164)
-    except CooldownActive as wait:
-        return _render(journey, form, _("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
-                                        seconds=wait.seconds), 429)
-    except MessagingUnavailable:
-        return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
-                            "تلاش کنید."), 503)
+    failure = send_or_explain(journey.id, form.mobile_e164,
+                              lambda message, status: _render(journey, form, message, status))
+    if failure:
+        return failure
     journey.mobile = form.mobile_e164
-    journeys.save(journey)
-    return redirect(url_for("login.otp"))
+    journey.complete("mobile")
+    return proceed(journey)
 
 
 @bp.route("/captcha.png")
 @per_ip("captcha_per_ip", methods=["GET"])
 def captcha():
-    journey = journeys.current()
-    if journey is None or not _captcha_on():
+    journey = current()
+    if journey is None or not journey.live or not _captcha_on():
         return expired()
     response = make_response(new_captcha(journey.id))
     response.headers["Content-Type"] = "image/png"
@@ -74,13 +71,16 @@ def captcha():
 @bp.route("/restart", methods=["GET", "POST"])
 def restart():
     """Change the mobile number: the journey goes back to its first step."""
-    journey = journeys.current()
-    if journey is None:
+    journey = current()
+    if journey is None or not journey.live:
         return expired()
-    if not journey.by_session and not journey.identity_verified:
+    if journey.method == "otp" and journey.account_id is None:
+        # Until the mobile's owner is known, the code and its proof belong to the old number.
         services().store.delete(f"otp:{journey.id}")
         journey.mobile = None
-        journey.otp_verified = False
-        journeys.save(journey)
-    return journeys.go_on(journey)
+        journey.authn = None
+        journey.done = [step for step in journey.done if step not in ("mobile", "otp")]
+        advance(journey)
+        save(journey)
+    return redirect(where(journey))
 

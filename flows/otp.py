@@ -7,25 +7,30 @@ A re-send waits for a cool-down that counts per mobile across journeys.
 import hmac
 import logging
 import secrets
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from hashlib import sha256
 
 from flask import redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from flows import bp
-from flows import journey as journeys
-from flows.forms import ConfirmForm, OtpForm
-from flows.pages import error_page, form_status, require, unavailable
+from flows.errors import error_page, form_status, unavailable
+from flows.finish import proceed
+from flows.forms import OtpForm
+from flows.journey import Journey, at_step, mobile_key, renew
+from flows.plan import Start, Step, register
 from flows.recognise import recognise_mobile
 from idp.audit import record
+from idp.authn import authenticate
+from idp.forms import ConfirmForm
 from idp.identifiers import mobile_local
 from idp.messaging import MessagingUnavailable
 from idp.models import Account
-from idp.ratelimit import journey_mobile, per_ip, per_mobile
+from idp.ratelimit import per_ip, per_mobile
 from idp.registries import RegistryUnavailable
 from idp.services import services
 
@@ -49,38 +54,45 @@ def _digest(mobile: str, code: str) -> str:
     return hmac.new(key, f"{mobile}:{code}".encode(), sha256).hexdigest()
 
 
-def issue_code(journey_id: str, mobile: str) -> str:
-    """A new code for this journey, unless the mobile's cool-down is running."""
+def issue_code(journey_id: str, mobile: str, method: str = "sms_otp") -> str:
+    """A new code for this journey, unless the mobile's cool-down is running.
+
+    ``method`` is how it travels (idp.authn.METHODS), so the login records how it was proved.
+    """
     svc = services()
     settings = svc.settings.otp
     if not svc.store.add(f"otp-cooldown:{mobile}", 1, settings.resend_cooldown_seconds):
         raise CooldownActive(svc.store.ttl(f"otp-cooldown:{mobile}"))
     code = "".join(secrets.choice("0123456789") for _ in range(settings.length))
-    svc.store.put(f"otp:{journey_id}", {"mobile": mobile, "digest": _digest(mobile, code)},
-                  settings.lifetime_seconds)
-    svc.store.delete(f"otp-attempts:{journey_id}")
+    svc.store.batch().put(
+        f"otp:{journey_id}", {"mobile": mobile, "digest": _digest(mobile, code), "method": method},
+        settings.lifetime_seconds).delete(f"otp-attempts:{journey_id}").execute()
     return code
 
 
-def check_code(journey_id: str, mobile: str, code: str) -> Check:
-    """Compare a typed code; the right one is taken so it works only once."""
+def check_code(journey_id: str, mobile: str, code: str) -> tuple[Check, str | None]:
+    """Compare a typed code; the right one is taken so it works only once.
+
+    Returns the outcome and, when it is OK, the method the code travelled by.
+    """
     svc = services()
     settings = svc.settings.otp
-    stored = svc.store.get(f"otp:{journey_id}")
+    # Every comparison counts, so the attempts are counted with the read (one round trip).
+    stored, attempts = svc.store.batch().get(f"otp:{journey_id}").incr(
+        f"otp-attempts:{journey_id}", settings.lifetime_seconds).execute()
     if stored is None or stored["mobile"] != mobile:
-        return Check.EXPIRED
-    attempts = svc.store.incr(f"otp-attempts:{journey_id}", settings.lifetime_seconds)
+        return Check.EXPIRED, None
     if attempts > settings.max_attempts:
         svc.store.delete(f"otp:{journey_id}")
-        return Check.EXHAUSTED
+        return Check.EXHAUSTED, None
     if not hmac.compare_digest(stored["digest"], _digest(mobile, code)):
         if attempts == settings.max_attempts:
             svc.store.delete(f"otp:{journey_id}")
-            return Check.EXHAUSTED
-        return Check.WRONG
+            return Check.EXHAUSTED, None
+        return Check.WRONG, None
     if svc.store.take(f"otp:{journey_id}") is None:
-        return Check.EXPIRED
-    return Check.OK
+        return Check.EXPIRED, None
+    return Check.OK, stored["method"]
 
 
 def sms_text(code: str) -> str:
@@ -95,7 +107,7 @@ def send_code(journey_id: str, mobile: str, email: str | None = None) -> None:
 
     Raises CooldownActive or MessagingUnavailable.
     """
-    code = issue_code(journey_id, mobile)
+    code = issue_code(journey_id, mobile, "email_otp" if email else "sms_otp")
     try:
         if email:
             services().mailer.send(email, _("رمز یکبار مصرف پنجره ملی خدمات دولت هوشمند"),
@@ -109,6 +121,22 @@ def send_code(journey_id: str, mobile: str, email: str | None = None) -> None:
         raise
 
 
+def send_or_explain(journey_id: str, mobile: str,
+                    show: Callable[[str, int], ResponseReturnValue],
+                    email: str | None = None) -> ResponseReturnValue | None:
+    """Send a code; when it cannot go, the page that says why (``show`` renders the step's own
+    page with a message and a status). None when the code was sent."""
+    try:
+        send_code(journey_id, mobile, email)
+    except CooldownActive as wait:
+        return show(_("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
+                      seconds=wait.seconds), 429)
+    except MessagingUnavailable:
+        return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
+                            "تلاش کنید."), 503)
+    return None
+
+
 MESSAGES = {
     Check.WRONG: lambda: _("رمز یکبار مصرف وارد شده صحیح نیست"),
     Check.EXPIRED: lambda: _("رمز یکبار مصرف منقضی شده است. لطفا رمز جدید دریافت کنید."),
@@ -117,78 +145,76 @@ MESSAGES = {
 }
 
 
-def _linked_account(mobile: str) -> Account | None:
-    return services().db.session.scalars(select(Account).where(Account.mobile == mobile)).first()
+def national_email(mobile: str) -> str | None:
+    """The verified e-mail of the account this mobile belongs to, where the code may also go."""
+    return services().db.session.scalars(select(Account.email).where(
+        Account.mobile == mobile, Account.email_verified.is_(True))).first()
 
 
-def _render(journey: journeys.Journey, form, error: str | None = None, status: int = 200):
-    store = services().store
-    account = _linked_account(journey.mobile)
+def by_code(start: Start) -> bool:
+    return start.method == "otp"
+
+
+register(Step("otp", order=20, applies=by_code))
+
+
+def _render(journey: Journey, form, error: str | None = None, status: int = 200):
+    expires_in, resend_in = services().store.batch().ttl(f"otp:{journey.id}").ttl(
+        f"otp-cooldown:{journey.mobile}").execute()
     return render_template(
         "login/otp.html", form=form, error=error, mobile_display=mobile_local(journey.mobile),
-        expires_in=store.ttl(f"otp:{journey.id}"),
-        resend_in=store.ttl(f"otp-cooldown:{journey.mobile}"),
-        can_email=bool(account and account.email and account.email_verified)), status
+        expires_in=expires_in, resend_in=resend_in,
+        can_email=bool(national_email(journey.mobile))), status
 
 
 @bp.route("/otp", methods=["GET", "POST"])
+@at_step("otp")
 @per_ip("otp_verify_per_ip")
-@per_mobile("otp_verify_per_mobile", journey_mobile)
-def otp():
-    journey = require(journeys.Step.OTP)
-    if not isinstance(journey, journeys.Journey):
-        return journey
+@per_mobile("otp_verify_per_mobile", mobile_key)
+def otp(journey: Journey):
     form = OtpForm(length=services().settings.otp.length)
     if not form.validate_on_submit():
         return _render(journey, form, status=form_status(form))
-    result = check_code(journey.id, journey.mobile, form.code)
+    result, method = check_code(journey.id, journey.mobile, form.code)
     if result is not Check.OK:
         record("login.otp_failed", reason=result.value)
         services().db.session.commit()
         return _render(journey, form, MESSAGES[result](), 422)
-    journey.otp_verified = True
-    journey.amr = ["otp", "sms"]  # RFC 8176
-    journey.auth_time = int(time.time())
+    journey.authn = authenticate(method).to_dict()
     try:
         recognise_mobile(journey)
     except RegistryUnavailable:
         return unavailable()
-    journeys.save(journey)
-    return journeys.go_on(journey)
+    renew(journey)
+    journey.complete("otp")
+    return proceed(journey)
 
 
 @bp.route("/otp/resend", methods=["POST"])
+@at_step("otp")
 @per_ip("otp_send_per_ip")
-@per_mobile("otp_send_per_mobile", journey_mobile)
-def resend():
-    return _send_again(by_email=False)
+@per_mobile("otp_send_per_mobile", mobile_key)
+def resend(journey: Journey):
+    return _send_again(journey, by_email=False)
 
 
 @bp.route("/otp/email", methods=["POST"])
+@at_step("otp")
 @per_ip("otp_send_per_ip")
-@per_mobile("otp_send_per_mobile", journey_mobile)
-def send_email():
-    return _send_again(by_email=True)
+@per_mobile("otp_send_per_mobile", mobile_key)
+def send_email(journey: Journey):
+    return _send_again(journey, by_email=True)
 
 
-def _send_again(by_email: bool):
-    journey = require(journeys.Step.OTP)
-    if not isinstance(journey, journeys.Journey):
-        return journey
+def _send_again(journey: Journey, by_email: bool):
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("login.otp"))
     email = None
     if by_email:
-        account = _linked_account(journey.mobile)
-        if not (account and account.email and account.email_verified):
+        email = national_email(journey.mobile)
+        if not email:
             return redirect(url_for("login.otp"))
-        email = account.email
-    try:
-        send_code(journey.id, journey.mobile, email)
-    except CooldownActive as wait:
-        return _render(journey, OtpForm(), _("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
-                                            seconds=wait.seconds), 429)
-    except MessagingUnavailable:
-        return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
-                            "تلاش کنید."), 503)
-    return redirect(url_for("login.otp"))
+    failure = send_or_explain(journey.id, journey.mobile,
+                              lambda message, status: _render(journey, OtpForm(), message, status),
+                              email)
+    return failure or redirect(url_for("login.otp"))

@@ -8,9 +8,11 @@ from flask import render_template
 from sqlalchemy.orm import Session
 
 from flows import bp
-from flows import journey as journeys
+from flows.errors import form_status
+from flows.finish import proceed
 from flows.forms import PostalForm
-from flows.pages import form_status, require
+from flows.journey import Journey, at_step
+from flows.plan import Start, Step, register
 from idp.audit import record
 from idp.models import Account, AddressUpdateRequest
 from idp.services import services
@@ -30,18 +32,26 @@ def answer_postal_code(session: Session, account: Account, postal_code: str) -> 
     return True
 
 
+def after_a_new_proof(start: Start) -> bool:
+    """Asked after the citizen proves who they are, not under single sign-on."""
+    return start.method != "session"
+
+
+def registry_code_changed(journey: Journey) -> bool:
+    return journey.postal_review
+
+
+register(Step("postal", order=40, applies=after_a_new_proof, needed=registry_code_changed))
+
+
 @bp.route("/postal", methods=["GET", "POST"])
-def postal():
-    journey = require(journeys.Step.POSTAL)
-    if not isinstance(journey, journeys.Journey):
-        return journey
+@at_step("postal")
+def postal(journey: Journey):
     session = services().db.session
     account = session.get(Account, journey.account_id)
     form = PostalForm(data={"postal_code": account.registry_postal_code or ""})
     if not form.validate_on_submit():
         return render_template("login/postal.html", form=form, error=None), form_status(form)
     answer_postal_code(session, account, form.code)
-    session.commit()
-    journey.postal_done = True
-    journeys.save(journey)
-    return journeys.go_on(journey)
+    journey.complete("postal")
+    return proceed(journey)

@@ -35,9 +35,9 @@ def lookup_person(account: Account) -> Person | None:
 
 
 def recognise_mobile(journey: Journey) -> None:
-    """Mark the journey identified when the mobile's account is still its owner's.
+    """Name the journey's account when the mobile's account is still its owner's.
 
-    Raises RegistryUnavailable; then nothing is changed.
+    Raises RegistryUnavailable; then nothing is changed. The caller's step commits.
     """
     session = services().db.session
     account = session.scalars(select(Account).where(Account.mobile == journey.mobile)).first()
@@ -53,6 +53,4 @@ def recognise_mobile(journey: Journey) -> None:
     else:
         refresh_from_registry(account, person)
         journey.account_id = account.id
-        journey.identity_verified = True
-        journey.postal_needed = account.postal_review_needed
-    session.commit()
+        journey.postal_review = account.postal_review_needed

@@ -13,23 +13,24 @@ from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flows import bp as login_bp
-from idp import account, dev, ops, pages
-from idp.clients import sync_config_clients
+from flows.start import Journeys
+from idp import account_page, dev, error_pages, languages, menu, ops, security_headers
 from idp.db import Database
+from idp.interaction import Interaction
 from idp.keys import KeyRing
 from idp.logs import configure_logging
 from idp.messaging import build_mailer, build_sms_sender
 from idp.migrations import upgrade
-from idp.oidc import init_oidc
+from idp.oidc import build_server
 from idp.oidc.views import bp as oidc_bp
 from idp.oidc.views import discovery_document
 from idp.ratelimit import limiter
+from idp.registration import sync_config_clients
 from idp.registries import build_registries
 from idp.services import Services
 from idp.sessions import login_manager
 from idp.settings import PACKAGE_DIR, Settings, load_settings
 from idp.store import Store
-from idp.web import init_web
 
 csrf = CSRFProtect()
 
@@ -79,50 +80,41 @@ def create_app(settings: Settings | None = None) -> Flask:
                                 x_proto=settings.server.proxy_count,
                                 x_host=settings.server.proxy_count)
 
-    database = Database(settings.database_url)
-    upgrade(settings.database_url)
-    database.init_app(app)
-    keys = KeyRing(settings.path(settings.keys.path),
-                   retention_seconds=max(settings.tokens.access_token_seconds,
-                                         settings.tokens.id_token_seconds))
-    keys.ensure()
-    registries = build_registries(
-        settings.registries.backend, sandbox_path=settings.sandbox_file,
-        http_base_url=settings.registries.http_base_url, http_token=settings.registries.http_token,
-        http_timeout=settings.registries.http_timeout_seconds)
-    svc = Services(settings=settings, db=database, store=Store.from_url(settings.redis.url),
-                   keys=keys, registries=registries,
-                   sms=build_sms_sender(
-                       settings.sms.backend, outbox_path=settings.path(settings.sms.outbox_path),
-                       kavenegar_api_key=settings.sms.kavenegar_api_key,
-                       kavenegar_base_url=settings.sms.kavenegar_base_url,
-                       kavenegar_template=settings.sms.kavenegar_template,
-                       timeout=settings.sms.timeout_seconds),
-                   mailer=build_mailer(
-                       settings.email.backend,
-                       outbox_path=settings.path(settings.email.outbox_path),
-                       smtp_host=settings.email.smtp_host, smtp_port=settings.email.smtp_port,
-                       smtp_username=settings.email.smtp_username,
-                       smtp_password=settings.email.smtp_password,
-                       smtp_tls=settings.email.smtp_tls, sender=settings.email.sender,
-                       timeout=settings.email.timeout_seconds))
+    svc = build_services(settings, interaction=Journeys())
+    svc.db.init_app(app)
     app.extensions["idp"] = svc
 
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
-    init_web(app)
+    for part in (languages, security_headers, error_pages):
+        part.init_app(app)
     ops.Metrics().init_app(app)
-    init_oidc(app, svc)
 
     csrf.exempt(oidc_bp)  # token, revocation, introspection and RP logout are not forms
-    for blueprint in (oidc_bp, login_bp, account.bp, pages.bp, ops.bp):
+    for blueprint in (oidc_bp, login_bp, account_page.bp, menu.bp, ops.bp):
         app.register_blueprint(blueprint)
     if settings.server.demo:
         app.register_blueprint(dev.bp)
 
     with app.app_context():
-        svc.discovery = discovery_document()
-        sync_config_clients(database.session, settings.clients)
-        database.session.commit()
+        sync_config_clients(svc.db.session, settings.clients)
+        svc.db.session.commit()
     return app
+
+
+def build_services(settings: Settings, interaction: Interaction) -> Services:
+    """The long-lived collaborators, each built from its own settings section."""
+    upgrade(settings.database_url)
+    keys = KeyRing(settings.path(settings.keys.path),
+                   retention_seconds=max(settings.tokens.access_token_seconds,
+                                         settings.tokens.id_token_seconds))
+    keys.ensure()
+    return Services(
+        settings=settings, db=Database(settings.database_url),
+        store=Store.from_url(settings.redis.url), keys=keys,
+        registries=build_registries(settings.registries, settings.base_dir),
+        sms=build_sms_sender(settings.sms, settings.base_dir),
+        mailer=build_mailer(settings.email, settings.base_dir),
+        oauth_server=build_server(settings), interaction=interaction,
+        discovery=discovery_document(settings))

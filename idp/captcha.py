@@ -6,14 +6,19 @@ guess needs a new image.
 
 import hmac
 import secrets
+from functools import cache
 from hashlib import sha256
-
-from captcha.image import ImageCaptcha
 
 from idp.identifiers import to_ascii_digits
 from idp.services import services
 
-_image = ImageCaptcha(width=200, height=70)
+
+@cache
+def _image():
+    # Drawing pulls in Pillow (~5 MB): a provider without captcha images never loads it.
+    from captcha.image import ImageCaptcha
+
+    return ImageCaptcha(width=200, height=70)
 
 
 def _digest(journey_id: str, answer: str) -> str:
@@ -27,7 +32,7 @@ def new_captcha(journey_id: str) -> bytes:
     answer = "".join(secrets.choice("23456789") for _ in range(settings.length))
     services().store.put(f"captcha:{journey_id}", _digest(journey_id, answer),
                          settings.lifetime_seconds)
-    return _image.generate(answer, format="png").getvalue()
+    return _image().generate(answer, format="png").getvalue()
 
 
 def check_captcha(journey_id: str, typed: str | None) -> bool:

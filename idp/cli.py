@@ -8,11 +8,11 @@ import click
 from werkzeug.serving import make_server
 
 from clients.municipal import create_app as create_municipal
-from idp import create_app
-from idp.clients import list_clients, register_client, remove_client
+from idp import create_app, production
 from idp.db import Database
 from idp.keys import KeyRing
 from idp.migrations import upgrade
+from idp.registration import list_clients, register_client, remove_client
 from idp.settings import Settings, load_settings
 
 DEMO_CLIENT_ID = "municipal-demo"
@@ -59,12 +59,32 @@ def _run(app, host: str, port: int) -> threading.Thread:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Run the production server (granian) with N worker processes.")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int) -> None:
-    """Run the provider alone (development server; production: gunicorn idp.wsgi:app)."""
+def serve(obj: Context, host: str, port: int, workers: int | None) -> None:
+    """Run the provider alone (development server; with --workers, the production server)."""
+    if workers is not None:
+        _serve_production(obj.settings(), host, port, workers)
+        return
     app = create_app(obj.settings())
     click.echo(f"provider: {app.extensions['idp'].settings.server.issuer}")
     _run(app, host, port).join()
+
+
+def _serve_production(settings: Settings, host: str, port: int, workers: int) -> None:
+    if workers > 1 and not settings.redis.url:
+        raise click.ClickException("--workers above 1 needs a [redis] url: the in-process "
+                                   "store is one process's own.")
+    # Migrate and create the keys once, before the workers start.
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    KeyRing(settings.path(settings.keys.path),
+            retention_seconds=max(settings.tokens.access_token_seconds,
+                                  settings.tokens.id_token_seconds)).ensure()
+    click.echo(f"provider: {settings.server.issuer} ({workers} worker"
+               f"{'s' if workers > 1 else ''})")
+    production.serve(settings, host, port, workers)
 
 
 @main.command()

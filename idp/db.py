@@ -4,9 +4,13 @@ One ``Database`` per app; a request gets one session (``db.session``) which is r
 app context ends. A step of the journey makes at most one commit, audit rows riding in it.
 """
 
+import contextlib
+import os
+from pathlib import Path
+
 from flask import Flask, g
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -14,11 +18,51 @@ class Base(DeclarativeBase):
     """Declarative base of every durable model."""
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
+# Per connection of the embedded default: WAL lets readers run beside the one writer, and
+# synchronous=NORMAL makes a commit a write to the WAL without an fsync (the WAL is synced at
+# checkpoints; a power cut may lose the last commits, never corrupt the file). A writer
+# waits for another one up to busy_timeout instead of failing with "database is locked".
+SQLITE_PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL",
+                  "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=30000",
+                  "PRAGMA temp_store=MEMORY")
+# The production pool: one connection per thread serving requests in a worker, a few spare.
+POSTGRES_POOL = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 1800,
+                 "pool_pre_ping": True}
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def protect_sqlite_file(url: str) -> None:
+    """Create the SQLite file (and its WAL companions) readable by this user only (0600).
+
+    It holds every citizen's account, so it gets the mode of the signing keys; an existing
+    file is narrowed to 0600 too. SQLite gives the -wal and -shm files the main file's mode.
+    """
+    path = sqlite_file(url)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+        except FileNotFoundError:
+            pass
 
 
 class Database:
@@ -28,12 +72,13 @@ class Database:
         options: dict = {"future": True}
         if url.startswith("sqlite"):
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            protect_sqlite_file(url)
         else:
-            options.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            options.update(POSTGRES_POOL)
         self.url = url
         self.engine: Engine = create_engine(url, **options)
         if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     def init_app(self, app: Flask) -> None:

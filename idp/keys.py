@@ -54,6 +54,9 @@ class KeyRing:
         self._signing: dict[str, KeySet] = {}
         self._published: KeySet = KeySet([])
         self._public_jwks: dict = {"keys": []}
+        # Goes up each time the published keys are re-read, so that what is built from them
+        # (the JWKS response's bytes) is rebuilt once per change, not per request.
+        self.version = 0
 
     # -- files ---------------------------------------------------------------------------
     def _lock(self):
@@ -144,6 +147,7 @@ class KeyRing:
                 self._signing[alg] = KeySet([current[-1].key])
         self._published = KeySet([k.key for k in published])
         self._public_jwks = self._published.as_dict(private=False)
+        self.version += 1
 
     def signing_keys(self, alg: str) -> KeySet:
         """The KeySet holding only the current key of ``alg`` (Authlib writes its ``kid``)."""

@@ -10,7 +10,6 @@ from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from flows import journey as journeys
 from idp.identifiers import normalize_mobile
 from idp.services import services
 
@@ -25,12 +24,6 @@ def setting(name: str) -> Callable[[], str]:
 def typed_mobile() -> str:
     """Counts per mobile number typed on the first step, however it was written."""
     return "mobile:" + (normalize_mobile(request.form.get("mobile", "")) or "invalid")
-
-
-def journey_mobile() -> str:
-    """Counts per mobile number of the journey (the one-time code's receiver)."""
-    journey = journeys.current()
-    return "mobile:" + (journey.mobile if journey and journey.mobile else "none")
 
 
 def per_ip(name: str, methods: tuple[str, ...] = ("POST",)):

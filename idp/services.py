@@ -1,7 +1,7 @@
 """The app's long-lived collaborators, built once at start and shared by every request."""
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
@@ -12,8 +12,12 @@ from idp.registries import Registries
 from idp.settings import Settings
 from idp.store import Store
 
+if TYPE_CHECKING:
+    from idp.interaction import Interaction
+    from idp.oidc.server import AuthorizationServer
 
-@dataclass
+
+@dataclass(frozen=True)
 class Services:
     settings: Settings
     db: Database
@@ -22,10 +26,11 @@ class Services:
     registries: Registries
     sms: SmsSender
     mailer: Mailer
-    # The Authlib authorization server, set when the OIDC blueprint is wired.
-    oauth_server: Any = None
+    oauth_server: "AuthorizationServer"
+    # The login journey, which the provider hands each validated /authorize request.
+    interaction: "Interaction"
     # The discovery document, computed once at start.
-    discovery: dict = field(default_factory=dict)
+    discovery: dict
 
 
 def services() -> Services:

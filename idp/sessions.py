@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from flask_login import LoginManager, UserMixin
 
+from idp.authn import Authentication
 from idp.models import Account
+from idp.oidc.grants import AuthenticatedUser
 from idp.services import services
 
 login_manager = LoginManager()
@@ -23,33 +25,37 @@ login_manager.session_protection = None  # the session id itself is the secret
 class SessionUser(UserMixin):
     sid: str
     account: Account
-    auth_time: int
-    amr: list[str]
-    acr: str
+    authn: Authentication
     clients: list[str] = field(default_factory=list)
 
     def get_id(self) -> str:
         return self.sid
+
+    def grant_user(self, **details) -> AuthenticatedUser:
+        """The citizen of this session as a code or token will carry them."""
+        return AuthenticatedUser(account=self.account, authn=self.authn,
+                                 sid=public_sid(self.sid), **details)
 
 
 def _lifetime() -> int:
     return services().settings.server.session_hours * 3600
 
 
-def start_session(account: Account, *, amr: list[str], acr: str,
-                  auth_time: int | None = None) -> SessionUser:
-    sid = secrets.token_urlsafe(24)
-    user = SessionUser(sid=sid, account=account, auth_time=auth_time or int(time.time()),
-                       amr=amr, acr=acr)
+def start_session(account: Account, authn: Authentication,
+                  client_id: str | None = None) -> SessionUser:
+    """A new session, already naming the relying party it was started for (if any)."""
+    user = SessionUser(sid=secrets.token_urlsafe(24), account=account, authn=authn,
+                       clients=[client_id] if client_id else [])
     _save(user)
     return user
 
 
 def _save(user: SessionUser) -> None:
+    # The session lives for its hours from the proof, not from its last use.
     services().store.put(f"sso:{user.sid}", {"account_id": user.account.id,
-                                             "auth_time": user.auth_time, "amr": user.amr,
-                                             "acr": user.acr, "clients": user.clients},
-                         _lifetime() - (int(time.time()) - user.auth_time))
+                                             "authn": user.authn.to_dict(),
+                                             "clients": user.clients},
+                         _lifetime() - (int(time.time()) - user.authn.auth_time))
 
 
 @login_manager.user_loader
@@ -61,8 +67,8 @@ def load_session(sid: str) -> SessionUser | None:
     account = svc.db.session.get(Account, data["account_id"])
     if account is None:
         return None
-    return SessionUser(sid=sid, account=account, auth_time=data["auth_time"], amr=data["amr"],
-                       acr=data["acr"], clients=data["clients"])
+    return SessionUser(sid=sid, account=account, authn=Authentication.from_dict(data["authn"]),
+                       clients=data["clients"])
 
 
 def remember_client(user: SessionUser, client_id: str) -> None:

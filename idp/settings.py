@@ -109,6 +109,8 @@ class RateLimitSettings:
     identity_per_mobile: str = "10 per 10 minutes"
     captcha_per_ip: str = "120 per 10 minutes"
     token_per_ip: str = "600 per minute"
+    # Each /authorize request stores a pending login: one address may not fill the store.
+    authorize_per_ip: str = "120 per minute"
 
 
 @dataclass
@@ -145,11 +147,6 @@ class Settings:
     @property
     def instance_dir(self) -> Path:
         return self.path(self.server.instance_path)
-
-    @property
-    def sandbox_file(self) -> Path:
-        return self.path(self.registries.sandbox_path) if self.registries.sandbox_path \
-            else DEMO_SANDBOX
 
     @property
     def database_url(self) -> str:

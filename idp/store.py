@@ -8,7 +8,6 @@ stands in, which is right for one process and for tests.
 import json
 from typing import Any
 
-import fakeredis
 import redis
 
 
@@ -26,6 +25,9 @@ class Store:
     @classmethod
     def from_url(cls, url: str) -> "Store":
         if not url:
+            # Imported only here: a provider on Redis does not carry its ~8 MB.
+            import fakeredis
+
             return cls(fakeredis.FakeRedis())
         return cls(redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
                                         health_check_interval=30))
@@ -76,8 +78,100 @@ class Store:
         """Seconds left for ``key`` (0 when absent)."""
         return max(0, int(self._call("ttl", self.prefix + key)))
 
+    def get_with_ttl(self, key: str) -> tuple[Any, int]:
+        """A value and the seconds it has left, in one round trip ((None, 0) when absent)."""
+        value, ttl = self.batch().get(key).ttl(key).execute()
+        return (value, ttl) if value is not None else (None, 0)
+
+    def batch(self) -> "Batch":
+        """Several operations sent together in one round trip; see ``Batch``."""
+        return Batch(self)
+
     def ping(self) -> bool:
         try:
             return bool(self.redis.ping())
         except redis.RedisError:
             return False
+
+
+def _json_or_none(raw: Any) -> Any:
+    return None if raw is None else json.loads(raw)
+
+
+class Batch:
+    """Store operations queued and sent to Redis in one round trip (a pipeline).
+
+    Each method queues one operation with the same meaning as the ``Store`` method of that
+    name and returns the batch; ``execute()`` sends them and returns one result per operation,
+    in order, decoded as the ``Store`` method would. Not a transaction: each operation is
+    atomic on its own, as it is when sent alone.
+
+        journey, seconds_left = store.batch().get(key).ttl(key).execute()
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pipe = store.redis.pipeline(transaction=False)
+        # Per queued operation: how many replies it takes and how its result is made.
+        self._results: list[tuple[int, Any]] = []
+
+    def _key(self, key: str) -> str:
+        return self._store.prefix + key
+
+    def get(self, key: str) -> "Batch":
+        self._pipe.get(self._key(key))
+        self._results.append((1, _json_or_none))
+        return self
+
+    def put(self, key: str, value: Any, ttl: int) -> "Batch":
+        self._pipe.set(self._key(key), json.dumps(value), ex=max(1, int(ttl)))
+        self._results.append((1, lambda _reply: None))
+        return self
+
+    def put_keep_ttl(self, key: str, value: Any) -> "Batch":
+        self._pipe.set(self._key(key), json.dumps(value), keepttl=True, xx=True)
+        self._results.append((1, bool))
+        return self
+
+    def add(self, key: str, value: Any, ttl: int) -> "Batch":
+        self._pipe.set(self._key(key), json.dumps(value), ex=max(1, int(ttl)), nx=True)
+        self._results.append((1, bool))
+        return self
+
+    def take(self, key: str) -> "Batch":
+        self._pipe.getdel(self._key(key))
+        self._results.append((1, _json_or_none))
+        return self
+
+    def delete(self, *keys: str) -> "Batch":
+        if keys:
+            self._pipe.delete(*(self._key(k) for k in keys))
+            self._results.append((1, lambda _reply: None))
+        else:
+            self._results.append((0, lambda _reply: None))
+        return self
+
+    def incr(self, key: str, ttl: int) -> "Batch":
+        self._pipe.incr(self._key(key))
+        self._pipe.expire(self._key(key), max(1, int(ttl)), nx=True)
+        self._results.append((2, lambda replies: int(replies[0])))
+        return self
+
+    def ttl(self, key: str) -> "Batch":
+        self._pipe.ttl(self._key(key))
+        self._results.append((1, lambda reply: max(0, int(reply))))
+        return self
+
+    def execute(self) -> list[Any]:
+        try:
+            replies = self._pipe.execute()
+        except redis.RedisError as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        results, at = [], 0
+        for count, make in self._results:
+            if count == 2:
+                results.append(make(replies[at:at + 2]))
+            else:
+                results.append(make(replies[at] if count else None))
+            at += count
+        return results

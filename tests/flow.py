@@ -87,8 +87,10 @@ def confirm_postal(client, postal_code: str | None = None):
 
 def give_consent(client, decision: str = "allow"):
     page = client.get("/login/consent")
-    return post_form(client, "/login/consent", page.get_data(as_text=True),
-                     {"decision": decision})
+    html = page.get_data(as_text=True)
+    client_id = re.search(r'name="client_id" value="([^"]*)"', html).group(1)
+    return post_form(client, "/login/consent", html,
+                     {"decision": decision, "client_id": client_id})
 
 
 def _local(url: str) -> str:

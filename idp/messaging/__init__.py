@@ -6,6 +6,7 @@ from idp.messaging.base import Mailer, MessagingUnavailable, SmsSender
 from idp.messaging.kavenegar import KavenegarSms
 from idp.messaging.outbox import OutboxMailer, OutboxSms, read_outbox
 from idp.messaging.smtp import SmtpMailer
+from idp.settings import EmailSettings, SmsSettings
 
 __all__ = [
     "KavenegarSms",
@@ -21,24 +22,22 @@ __all__ = [
 ]
 
 
-def build_sms_sender(backend: str, *, outbox_path: Path, kavenegar_api_key: str,
-                     kavenegar_base_url: str, kavenegar_template: str,
-                     timeout: float) -> SmsSender:
+def build_sms_sender(sms: SmsSettings, base_dir: Path) -> SmsSender:
     """The SMS gateway named by ``[sms] backend``: ``outbox`` or ``kavenegar``."""
-    if backend == "outbox":
-        return OutboxSms(outbox_path)
-    if backend == "kavenegar":
-        return KavenegarSms(kavenegar_api_key, kavenegar_base_url, kavenegar_template, timeout)
-    raise ValueError(f"sms: unknown backend {backend!r} (outbox or kavenegar)")
+    if sms.backend == "outbox":
+        return OutboxSms((base_dir / sms.outbox_path).resolve())
+    if sms.backend == "kavenegar":
+        return KavenegarSms(sms.kavenegar_api_key, sms.kavenegar_base_url,
+                            sms.kavenegar_template, sms.timeout_seconds)
+    raise ValueError(f"sms: unknown backend {sms.backend!r} (outbox or kavenegar)")
 
 
-def build_mailer(backend: str, *, outbox_path: Path, smtp_host: str, smtp_port: int,
-                 smtp_username: str, smtp_password: str, smtp_tls: bool, sender: str,
-                 timeout: float) -> Mailer:
+def build_mailer(email: EmailSettings, base_dir: Path) -> Mailer:
     """The e-mail gateway named by ``[email] backend``: ``outbox`` or ``smtp``."""
-    if backend == "outbox":
-        return OutboxMailer(outbox_path)
-    if backend == "smtp":
-        return SmtpMailer(smtp_host, smtp_port, smtp_username, smtp_password, sender,
-                          smtp_tls, timeout)
-    raise ValueError(f"email: unknown backend {backend!r} (outbox or smtp)")
+    if email.backend == "outbox":
+        return OutboxMailer((base_dir / email.outbox_path).resolve())
+    if email.backend == "smtp":
+        return SmtpMailer(email.smtp_host, email.smtp_port, email.smtp_username,
+                          email.smtp_password, email.sender, email.smtp_tls,
+                          email.timeout_seconds)
+    raise ValueError(f"email: unknown backend {email.backend!r} (outbox or smtp)")

@@ -7,7 +7,7 @@ replay (RFC 6749 §4.1.2) and refresh-token reuse (RFC 9700 §4.14.2) require.
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.db import Base
@@ -23,9 +23,8 @@ class Grant(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
                                             index=True)
     scope: Mapped[str] = mapped_column(Text)
-    auth_time: Mapped[int] = mapped_column(Integer)
-    amr: Mapped[list] = mapped_column(JSON, default=list)
-    acr: Mapped[str | None] = mapped_column(String(64))
+    # How the citizen proved it (idp.authn.Authentication), carried to every refresh.
+    authentication: Mapped[dict] = mapped_column(JSON)
     claims: Mapped[dict | None] = mapped_column(JSON)
     session_id: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

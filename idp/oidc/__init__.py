@@ -1,10 +1,8 @@
 """The OpenID Connect provider: Authlib's server with this provider's grants and endpoints."""
 
-from flask import Flask
-
-from idp.clients import SUPPORTED_SCOPES
 from idp.oidc.grants import AuthorizationCodeGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
 from idp.oidc.logout import EndSessionEndpoint
+from idp.oidc.request_rules import ProviderRules
 from idp.oidc.server import AuthorizationServer
 from idp.oidc.tokens import (
     AccessTokenGenerator,
@@ -13,24 +11,25 @@ from idp.oidc.tokens import (
     new_refresh_token,
 )
 from idp.oidc.userinfo import PrivateKeyJWT, UserInfoEndpoint, resource_protector
-from idp.services import Services
+from idp.scopes import SUPPORTED_SCOPES
+from idp.settings import Settings
 
 
-def init_oidc(app: Flask, svc: Services) -> AuthorizationServer:
-    settings = svc.settings
-    server = AuthorizationServer(app)
+def build_server(settings: Settings) -> AuthorizationServer:
+    """Authlib's server with this provider's grants, client authentication and endpoints."""
+    server = AuthorizationServer()
     server.scopes_supported = list(SUPPORTED_SCOPES)
     generator = AccessTokenGenerator(
         issuer=settings.server.issuer, refresh_token_generator=new_refresh_token,
         expires_generator=lambda client, grant_type: settings.tokens.access_token_seconds)
     server.register_token_generator("default", generator)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True),
-                                                   OpenIDCode(require_nonce=False)])
+                                                   OpenIDCode(require_nonce=False),
+                                                   ProviderRules()])
     server.register_grant(RefreshTokenGrant)
     server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     server.register_endpoint(RevocationEndpoint)
     server.register_endpoint(IntrospectionEndpoint)
     server.register_endpoint(UserInfoEndpoint(resource_protector=resource_protector))
     server.register_endpoint(EndSessionEndpoint)
-    svc.oauth_server = server
     return server

@@ -1,4 +1,4 @@
-"""Which claims each scope releases, and the claims themselves (SPEC §4).
+"""The claims themselves, for the ID token and UserInfo, and the ``claims`` request (SPEC §4).
 
 Claims are computed in one place for the ID token and for UserInfo. The ``claims`` request
 parameter (OIDC Core §5.5) can ask for single claims; it releases only claims of scopes the
@@ -12,21 +12,10 @@ import jdatetime
 from authlib.oidc.core import UserInfo
 
 from idp.models import Account
+from idp.scopes import SCOPE_CLAIMS, claims_of, scopes_releasing
 
-# SPEC §4: claims by scope.
-SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "profile": ("name", "given_name", "family_name", "gender", "birthdate", "locale",
-                "father_name", "birthdate_jalali"),
-    "email": ("email", "email_verified"),
-    "phone": ("phone_number", "phone_number_verified"),
-    "address": ("address",),
-    "national_id": ("identity_type", "national_code", "fida_code"),
-    "company": ("company",),
-}
 CLAIMS_SUPPORTED = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr",
                     "sid", *(c for claims in SCOPE_CLAIMS.values() for c in claims))
-LOA_OTP = "urn:idp:loa:2"
-ACR_VALUES_SUPPORTED = (LOA_OTP,)
 
 
 class ClaimsRequestError(ValueError):
@@ -68,7 +57,13 @@ def scopes_for_claims(claims_request: dict | None) -> set[str]:
     wanted = set()
     for member in ("userinfo", "id_token"):
         wanted |= set((claims_request or {}).get(member) or {})
-    return {scope for scope, names in SCOPE_CLAIMS.items() if wanted & set(names)}
+    return scopes_releasing(wanted)
+
+
+def requested_scopes(params: dict) -> set[str]:
+    """The scopes a request asks for, directly or through the ``claims`` parameter."""
+    scopes = set(params.get("scope", "").split())
+    return scopes | scopes_for_claims(parse_claims_request(params.get("claims")))
 
 
 def _gender(value: str) -> str:
@@ -109,9 +104,9 @@ def user_claims(account: Account, scopes: Iterable[str], *, member: str = "useri
                 claims_request: dict | None = None, allowed_scopes: Iterable[str] = (),
                 locale: str = "fa", company: dict | None = None) -> UserInfo:
     """The claims released for ``scopes`` (plus single claims named in a ``claims`` request)."""
-    names = {c for scope in scopes for c in SCOPE_CLAIMS.get(scope, ())}
+    names = claims_of(scopes)
     requested = set(((claims_request or {}).get(member)) or {})
-    allowed = {c for scope in allowed_scopes for c in SCOPE_CLAIMS.get(scope, ())}
+    allowed = claims_of(allowed_scopes)
     names |= requested & allowed
     values = _all_claims(account, locale, company)
     info = UserInfo(sub=account.id)

@@ -16,6 +16,7 @@ from authlib.oidc.core.models import AuthorizationCodeMixin
 from sqlalchemy import select, update
 
 from idp.audit import record
+from idp.authn import Authentication
 from idp.models import Account, RefreshToken
 from idp.models.base import new_id, utcnow
 from idp.oidc.claims import user_claims
@@ -33,9 +34,8 @@ class AuthenticatedUser:
     """The citizen plus how and when they proved it: what a code or grant carries."""
 
     account: Account
-    auth_time: int
-    amr: list[str]
-    acr: str
+    # None where only the citizen matters (UserInfo reads an access token).
+    authn: Authentication | None
     sid: str | None = None
     grant_id: str = field(default_factory=new_id)
     claims: dict | None = None
@@ -52,9 +52,7 @@ class AuthorizationCode(AuthorizationCodeMixin):
     redirect_uri: str
     scope: str
     account_id: str
-    auth_time: int
-    amr: list[str]
-    acr: str
+    authn: dict
     nonce: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
@@ -73,13 +71,13 @@ class AuthorizationCode(AuthorizationCodeMixin):
         return self.nonce
 
     def get_auth_time(self) -> int:
-        return self.auth_time
+        return self.authn["auth_time"]
 
     def get_acr(self) -> str:
-        return self.acr
+        return self.authn["acr"]
 
     def get_amr(self) -> list[str]:
-        return self.amr
+        return self.authn["amr"]
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -91,8 +89,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         data = request.payload.data
         item = AuthorizationCode(
             client_id=request.client.client_id, redirect_uri=request.payload.redirect_uri,
-            scope=request.payload.scope, account_id=user.account.id, auth_time=user.auth_time,
-            amr=user.amr, acr=user.acr, nonce=data.get("nonce"),
+            scope=request.payload.scope, account_id=user.account.id,
+            authn=user.authn.to_dict(), nonce=data.get("nonce"),
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"), claims=user.claims,
             sid=user.sid, locale=user.locale)
@@ -114,7 +112,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         if data["client_id"] != client.client_id:
             return None
-        svc.store.put(f"code-used:{digest}", "", svc.settings.tokens.access_token_seconds)
         data["code_hash"] = digest
         return AuthorizationCode(**data)
 
@@ -128,8 +125,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         account = services().db.session.get(Account, authorization_code.account_id)
         if account is None:
             return None
-        return AuthenticatedUser(account=account, auth_time=authorization_code.auth_time,
-                                 amr=authorization_code.amr, acr=authorization_code.acr,
+        return AuthenticatedUser(account=account,
+                                 authn=Authentication.from_dict(authorization_code.authn),
                                  sid=authorization_code.sid, claims=authorization_code.claims,
                                  locale=authorization_code.locale,
                                  allowed_scopes=self.request.client.scope.split())
@@ -223,8 +220,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         account = services().db.session.get(Account, grant.account_id)
         if account is None:
             return None
-        return AuthenticatedUser(account=account, auth_time=grant.auth_time, amr=grant.amr,
-                                 acr=grant.acr or "", sid=grant.session_id, grant_id=grant.id,
+        return AuthenticatedUser(account=account,
+                                 authn=Authentication.from_dict(grant.authentication),
+                                 sid=grant.session_id, grant_id=grant.id,
                                  claims=grant.claims,
                                  allowed_scopes=self.request.client.scope.split())
 

@@ -41,9 +41,11 @@ class StoredAuthorizationRequest(OAuth2Request):
 
 
 class AuthorizationServer(_AuthorizationServer):
-    def __init__(self, app=None) -> None:
+    def __init__(self) -> None:
         self._clients: dict[str, tuple[float, Client | None]] = {}
-        super().__init__(app, query_client=self.find_client, save_token=self.store_token)
+        # No Flask app: the provider registers its own token generator and scopes, so
+        # Authlib's config-driven defaults (``init_app``) are not used.
+        super().__init__(query_client=self.find_client, save_token=self.store_token)
 
     def find_client(self, client_id: str) -> Client | None:
         if not isinstance(client_id, str) or len(client_id) > 64:
@@ -79,7 +81,7 @@ class AuthorizationServer(_AuthorizationServer):
         if request.refresh_token is None:
             session.add(Grant(id=user.grant_id, client_id=client.client_id,
                               account_id=user.account.id, scope=token.get("scope", ""),
-                              auth_time=user.auth_time, amr=user.amr, acr=user.acr,
+                              authentication=user.authn.to_dict(),
                               claims=user.claims, session_id=user.sid))
         if "refresh_token" in token:
             lifetime = timedelta(days=svc.settings.tokens.refresh_token_days)

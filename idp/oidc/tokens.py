@@ -38,13 +38,13 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         return resource or client.get_client_id()
 
     def get_auth_time(self, user: AuthenticatedUser) -> int:
-        return user.auth_time
+        return user.authn.auth_time
 
     def get_acr(self, user: AuthenticatedUser) -> str:
-        return user.acr
+        return user.authn.acr
 
     def get_amr(self, user: AuthenticatedUser) -> list[str]:
-        return user.amr
+        return list(user.authn.amr)
 
     def get_extra_claims(self, client, grant_type, user: AuthenticatedUser, scope) -> dict:
         claims = {"gid": user.grant_id}
@@ -98,8 +98,8 @@ class AccessToken:
         if account is None:
             return None
         client = self.get_client()
-        return AuthenticatedUser(account=account, auth_time=self.claims.get("auth_time", 0),
-                                 amr=self.claims.get("amr", []), acr=self.claims.get("acr", ""),
+        # UserInfo needs the citizen and the grant, not how they proved it.
+        return AuthenticatedUser(account=account, authn=None,
                                  sid=self.claims.get("sid"), grant_id=self.claims.get("gid"),
                                  allowed_scopes=client.scope.split() if client else [])
 

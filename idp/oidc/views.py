@@ -3,22 +3,25 @@
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from flows.forms import ConfirmForm
-from idp.clients import SUPPORTED_SCOPES
+from idp.authn import ACR_VALUES_SUPPORTED
+from idp.forms import ConfirmForm
 from idp.oidc import authorize as authorize_step
-from idp.oidc.claims import ACR_VALUES_SUPPORTED, CLAIMS_SUPPORTED
+from idp.oidc.claims import CLAIMS_SUPPORTED
 from idp.oidc.logout import log_out
+from idp.oidc.published import PublishedDocuments
 from idp.ratelimit import per_ip
+from idp.scopes import SUPPORTED_SCOPES
 from idp.services import services
+from idp.settings import Settings
 
 bp = Blueprint("oidc", __name__)
 
 
-def discovery_document() -> dict:
+def discovery_document(settings: Settings) -> dict:
     """OpenID Connect Discovery 1.0 §3, computed once at start."""
-    issuer = services().settings.server.issuer
+    issuer = settings.server.issuer
     auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     return {
         "issuer": issuer,
@@ -58,23 +61,52 @@ def discovery_document() -> dict:
     }
 
 
+# Discovery and JWKS are the same bytes for everyone until the keys change: the JSON and its
+# headers are built once per version of their source, and each request only wraps them.
+PUBLIC_HEADERS = (("Cache-Control", "public, max-age=300"), ("Access-Control-Allow-Origin", "*"))
+
+
+def _published(name: str, version: object, build) -> Response:
+    cache = current_app.extensions.setdefault("idp.published", {})
+    entry = cache.get(name)
+    if entry is None or entry[0] != version:
+        body = current_app.json.response(build()).get_data()
+        headers = (("Content-Type", "application/json"),
+                   ("Content-Length", str(len(body))), *PUBLIC_HEADERS)
+        entry = cache[name] = (version, body, headers)
+    return Response(entry[1], headers=list(entry[2]))
+
+
 @bp.route("/.well-known/openid-configuration")
 def discovery():
-    response = jsonify(services().discovery)
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    document = services().discovery
+    return _published("discovery", id(document), lambda: document)
 
 
 @bp.route("/jwks.json")
 def jwks():
-    response = jsonify(services().keys.public_jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    keys = services().keys
+    keys.reload()
+    return _published("jwks", keys.version, keys.public_jwks)
+
+
+@bp.record_once
+def _answer_published_documents_in_front(state) -> None:
+    app = state.app
+
+    def keys_version() -> int:
+        keys = app.extensions["idp"].keys
+        keys.reload()
+        return keys.version
+
+    PublishedDocuments.install(app, {
+        "/.well-known/openid-configuration":
+            ("oidc.discovery", lambda: id(app.extensions["idp"].discovery)),
+        "/jwks.json": ("oidc.jwks", keys_version)})
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
+@per_ip("authorize_per_ip", methods=("GET", "POST"))
 def authorize():
     return authorize_step.authorize()
 

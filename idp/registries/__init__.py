@@ -14,6 +14,7 @@ from idp.registries.base import (
 )
 from idp.registries.http import http_registries
 from idp.registries.sandbox import load_sandbox
+from idp.settings import DEMO_SANDBOX, RegistrySettings
 
 __all__ = [
     "CivilRegistry",
@@ -28,11 +29,14 @@ __all__ = [
 ]
 
 
-def build_registries(backend: str, *, sandbox_path: Path, http_base_url: str, http_token: str,
-                     http_timeout: float) -> Registries:
+def build_registries(registries: RegistrySettings, base_dir: Path) -> Registries:
     """The registries named by ``[registries] backend``: ``sandbox`` or ``http``."""
-    if backend == "sandbox":
-        return load_sandbox(Path(sandbox_path))
-    if backend == "http":
-        return http_registries(http_base_url, http_token, http_timeout)
-    raise ValueError(f"registries: unknown backend {backend!r} (sandbox or http)")
+    if registries.backend == "sandbox":
+        # Without a path: the demo file of fictional people shipped with the provider.
+        path = (base_dir / registries.sandbox_path).resolve() if registries.sandbox_path \
+            else DEMO_SANDBOX
+        return load_sandbox(path)
+    if registries.backend == "http":
+        return http_registries(registries.http_base_url, registries.http_token,
+                               registries.http_timeout_seconds)
+    raise ValueError(f"registries: unknown backend {registries.backend!r} (sandbox or http)")

@@ -5,7 +5,6 @@ import textwrap
 import time
 
 import pytest
-from conftest import make_settings
 from flow import (
     authorize_url,
     confirm_postal,
@@ -70,17 +69,10 @@ def sandbox(tmp_path):
 
 
 @pytest.fixture
-def app(tmp_path, key_folder, sandbox):
-    settings = make_settings(tmp_path, key_folder)
+def settings(settings, sandbox):
+    """The shared settings (embedded, and PostgreSQL + Redis when given) with these people."""
     settings.registries.sandbox_path = str(sandbox)
-    app = create_app(settings)
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+    return settings
 
 
 def start(client, app, mobile: str):
@@ -226,9 +218,7 @@ def test_recycled_mobile_never_reaches_the_old_account(client, app, monkeypatch)
         assert account.mobile is None
 
 
-def test_captcha_is_checked_before_any_sms(tmp_path, key_folder, sandbox):
-    settings = make_settings(tmp_path, key_folder)
-    settings.registries.sandbox_path = str(sandbox)
+def test_captcha_is_checked_before_any_sms(settings):
     settings.captcha.enabled = True
     app = create_app(settings)
     client = app.test_client()
@@ -244,9 +234,7 @@ def test_captcha_is_checked_before_any_sms(tmp_path, key_folder, sandbox):
     assert outbox_codes(app, MARYAM["mobile"]) == []
 
 
-def test_rate_limit_on_sending_codes(tmp_path, key_folder, sandbox):
-    settings = make_settings(tmp_path, key_folder)
-    settings.registries.sandbox_path = str(sandbox)
+def test_rate_limit_on_sending_codes(settings):
     settings.ratelimit.enabled = True
     settings.ratelimit.otp_send_per_mobile = "2 per 10 minutes"
     settings.otp.resend_cooldown_seconds = 1
@@ -263,10 +251,18 @@ def test_rate_limit_on_sending_codes(tmp_path, key_folder, sandbox):
 
 def test_expired_journey_restarts_cleanly(client, app):
     follow(client, get(client, authorize_url()))
-    app.extensions["idp"].store.redis.flushdb()
+    store = app.extensions["idp"].store
+    [key] = [k.decode().removeprefix("idp:") for k in store.redis.scan_iter("idp:journey:*")]
+    journey = store.get(key)
+    journey["created_at"] -= app.extensions["idp"].settings.journey.lifetime_seconds + 1
+    store.put(key, journey, 60)
     response = client.get("/login/mobile")
     assert response.status_code == 410
     assert "/authorize?" in text(response)
+    # A journey gone from the store entirely still gets the page, with no request to resume.
+    store.redis.flushdb()
+    response = client.get("/login/mobile")
+    assert response.status_code == 410
 
 
 def test_postal_confirmation_comes_again_only_when_the_registry_changes(client, app, monkeypatch):

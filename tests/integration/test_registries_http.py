@@ -7,12 +7,14 @@ import threading
 import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from live import answer_json
 
 from idp.registries import Company, RegistryUnavailable, build_registries
+from idp.settings import RegistrySettings
 
 TOKEN = "registry-test-token"
 BORN = date(1981, 3, 21)
@@ -51,8 +53,13 @@ def stub():
 
 def registries_for(server, timeout: float = 2.0):
     host, port = server.server_address
-    return build_registries("http", sandbox_path=None, http_base_url=f"http://{host}:{port}/api/",
-                            http_token=TOKEN, http_timeout=timeout)
+    return http_settings(f"http://{host}:{port}/api/", timeout)
+
+
+def http_settings(base_url: str, timeout: float = 1.0):
+    return build_registries(RegistrySettings(backend="http", http_base_url=base_url,
+                                             http_token=TOKEN, http_timeout_seconds=timeout),
+                            Path.cwd())
 
 
 def test_find_person(stub):
@@ -157,9 +164,7 @@ def test_connection_refused_is_unavailable(caplog):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    registries = build_registries("http", sandbox_path=None,
-                                  http_base_url=f"http://127.0.0.1:{port}", http_token=TOKEN,
-                                  http_timeout=1.0)
+    registries = http_settings(f"http://127.0.0.1:{port}")
     with caplog.at_level(logging.WARNING), pytest.raises(RegistryUnavailable) as raised:
         registries.shahkar.owns("+989120000001", "iranian", "0499370899")
     assert "ConnectionError" in str(raised.value)
@@ -168,5 +173,4 @@ def test_connection_refused_is_unavailable(caplog):
 
 def test_http_backend_needs_a_base_url():
     with pytest.raises(ValueError, match="http_base_url"):
-        build_registries("http", sandbox_path=None, http_base_url="", http_token="",
-                         http_timeout=1.0)
+        http_settings("")

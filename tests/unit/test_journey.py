@@ -1,44 +1,96 @@
-"""The order of the steps and the consent rule: pure functions, no HTTP."""
+"""The journey's plan and the consent rule: pure functions, no HTTP."""
 
+import dataclasses
+
+import pytest
+
+import flows  # noqa: F401  (registers every step)
 from flows.consent import consent_required
-from flows.journey import Journey, Step, new_journey, next_step
+from flows.journey import new_journey
+from flows.plan import STEPS, Start, Step, advance, make_plan, register
 
 
-def journey(**changes) -> Journey:
-    item = new_journey({"client_id": "c"}, "c")
-    for key, value in changes.items():
-        setattr(item, key, value)
-    return item
+@pytest.fixture
+def no_consent_lookup(monkeypatch):
+    """Consent's check reads the database; here the test decides."""
+    answer = {"needed": False}
+    step = dataclasses.replace(STEPS["consent"], needed=lambda journey: answer["needed"])
+    monkeypatch.setitem(STEPS, "consent", step)
+    return answer
 
 
-def test_steps_come_in_order():
-    item = journey()
-    assert next_step(item) is Step.MOBILE
-    item.mobile = "+989120000001"
-    assert next_step(item) is Step.OTP
-    item.otp_verified = True
-    assert next_step(item) is Step.IDENTITY
-    item.identity_verified = True
-    assert next_step(item) is Step.DONE
-    item.postal_needed = True
-    assert next_step(item) is Step.POSTAL
-    item.postal_done = True
-    item.consent_needed = True
-    assert next_step(item) is Step.CONSENT
-    item.consent_given = True
-    assert next_step(item) is Step.DONE
+def journey_for(start: Start):
+    journey = new_journey({"client_id": "c"} if start.relying_party else None,
+                          "c" if start.relying_party else None, method=start.method)
+    journey.plan = make_plan(start)
+    return journey
 
 
-def test_a_provider_session_skips_the_proof_steps_not_consent():
-    item = journey(by_session=True)
-    assert next_step(item) is Step.DONE
-    item.consent_needed = True
-    assert next_step(item) is Step.CONSENT
+def test_a_one_time_code_login_plans_every_step_in_order():
+    assert make_plan(Start(method="otp", relying_party=True)) == [
+        "mobile", "otp", "identity", "postal", "consent"]
+
+
+def test_single_sign_on_plans_no_proof_and_no_postal_step():
+    assert make_plan(Start(method="session", relying_party=True)) == ["consent"]
+
+
+def test_the_providers_own_login_has_no_consent():
+    assert make_plan(Start(method="otp", relying_party=False)) == [
+        "mobile", "otp", "identity", "postal"]
+
+
+def test_steps_come_in_order_and_are_passed_over_when_not_needed(no_consent_lookup):
+    journey = journey_for(Start(method="otp", relying_party=True))
+    assert advance(journey) == "mobile"
+    journey.complete("mobile")
+    assert advance(journey) == "otp"
+    journey.complete("otp")
+    assert advance(journey) == "identity"
+    journey.account_id = "a1"
+    journey.postal_review = True
+    assert advance(journey) == "postal"
+    assert "identity" in journey.done
+    journey.complete("postal")
+    no_consent_lookup["needed"] = True
+    assert advance(journey) == "consent"
+    journey.complete("consent")
+    assert advance(journey) is None
+    assert journey.current is None
+
+
+def test_a_known_mobile_owner_skips_identity_and_an_unchanged_postal_code(no_consent_lookup):
+    journey = journey_for(Start(method="otp", relying_party=True))
+    journey.done = ["mobile", "otp"]
+    journey.account_id = "a1"
+    assert advance(journey) is None
+    assert journey.done == ["mobile", "otp", "identity", "postal", "consent"]
+
+
+def test_a_step_passed_over_stays_passed_over(no_consent_lookup):
+    journey = journey_for(Start(method="session", relying_party=True))
+    assert advance(journey) is None
+    no_consent_lookup["needed"] = True
+    assert advance(journey) is None
+
+
+def test_a_new_step_is_one_registration(monkeypatch):
+    monkeypatch.setattr("flows.plan.STEPS", dict(STEPS))
+    register(Step("company", order=50, applies=lambda start: "company" in start.scopes))
+    with_company = Start(method="session", relying_party=True, scopes=frozenset({"company"}))
+    assert make_plan(with_company) == ["company", "consent"]
+    assert make_plan(Start(method="session", relying_party=True)) == ["consent"]
+
+
+def test_a_step_is_registered_once():
+    with pytest.raises(ValueError, match="twice"):
+        register(STEPS["otp"])
 
 
 def test_each_journey_has_its_own_unguessable_id():
-    assert journey().id != journey().id
-    assert len(journey().id) >= 32
+    first, second = (new_journey(None, None, method="otp") for _ in range(2))
+    assert first.id != second.id
+    assert len(first.id) >= 32
 
 
 def test_consent_rule():

@@ -28,6 +28,7 @@ from idp.messaging import (
     build_sms_sender,
     read_outbox,
 )
+from idp.settings import EmailSettings, SmsSettings
 
 API_KEY = "kavenegar-secret-key-123"
 
@@ -102,26 +103,21 @@ def test_outbox_mailer(tmp_path):
 
 
 def test_builders(tmp_path):
-    sms = build_sms_sender("outbox", outbox_path=tmp_path / "o.jsonl", kavenegar_api_key="",
-                           kavenegar_base_url="", kavenegar_template="", timeout=1.0)
+    sms = build_sms_sender(SmsSettings(outbox_path="o.jsonl"), tmp_path)
     assert isinstance(sms, OutboxSms)
-    sms = build_sms_sender("kavenegar", outbox_path=tmp_path / "o.jsonl",
-                           kavenegar_api_key=API_KEY, kavenegar_base_url="http://x",
-                           kavenegar_template="login", timeout=1.0)
+    assert sms.path == tmp_path / "o.jsonl"
+    sms = build_sms_sender(SmsSettings(backend="kavenegar", kavenegar_api_key=API_KEY,
+                                       kavenegar_base_url="http://x"), tmp_path)
     assert isinstance(sms, KavenegarSms)
     with pytest.raises(ValueError):
-        build_sms_sender("kavenegar", outbox_path=tmp_path / "o.jsonl", kavenegar_api_key="",
-                         kavenegar_base_url="http://x", kavenegar_template="login", timeout=1.0)
+        build_sms_sender(SmsSettings(backend="kavenegar", kavenegar_base_url="http://x"),
+                         tmp_path)
     with pytest.raises(ValueError, match="unknown backend"):
-        build_sms_sender("pigeon", outbox_path=tmp_path / "o.jsonl", kavenegar_api_key="",
-                         kavenegar_base_url="", kavenegar_template="", timeout=1.0)
-    mail_options = {"outbox_path": tmp_path / "m.jsonl", "smtp_host": "localhost",
-                    "smtp_port": 25, "smtp_username": "", "smtp_password": "",
-                    "smtp_tls": False, "sender": "no-reply@my.gov.ir", "timeout": 1.0}
-    assert isinstance(build_mailer("outbox", **mail_options), OutboxMailer)
-    assert isinstance(build_mailer("smtp", **mail_options), SmtpMailer)
+        build_sms_sender(SmsSettings(backend="pigeon"), tmp_path)
+    assert isinstance(build_mailer(EmailSettings(outbox_path="m.jsonl"), tmp_path), OutboxMailer)
+    assert isinstance(build_mailer(EmailSettings(backend="smtp"), tmp_path), SmtpMailer)
     with pytest.raises(ValueError, match="unknown backend"):
-        build_mailer("fax", **mail_options)
+        build_mailer(EmailSettings(backend="fax"), tmp_path)
 
 
 # Kavenegar ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from idp.identifiers import (
 )
 from idp.registries import Company, Registries, build_registries
 from idp.registries.sandbox import SandboxError, load_sandbox
-from idp.settings import DEMO_SANDBOX
+from idp.settings import DEMO_SANDBOX, RegistrySettings
 
 
 def jalali(year: int, month: int, day: int) -> date:
@@ -131,12 +131,10 @@ def test_unquoted_toml_date_is_still_jalali(tmp_path):
 
 def test_build_registries_sandbox_and_unknown_backend(tmp_path):
     path = write(tmp_path, PERSON)
-    registries = build_registries("sandbox", sandbox_path=path, http_base_url="",
-                                  http_token="", http_timeout=1.0)
+    registries = build_registries(RegistrySettings(sandbox_path=path.name), path.parent)
     assert registries.civil.find_person("0499370899", date(1981, 3, 21)) is not None
     with pytest.raises(ValueError, match="unknown backend"):
-        build_registries("ldap", sandbox_path=path, http_base_url="", http_token="",
-                         http_timeout=1.0)
+        build_registries(RegistrySettings(backend="ldap"), path.parent)
 
 
 @pytest.mark.parametrize(("text", "where", "what"), [

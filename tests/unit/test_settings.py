@@ -2,7 +2,7 @@
 
 import pytest
 
-from idp.settings import DEMO_SANDBOX, load_settings
+from idp.settings import load_settings
 
 
 def test_defaults_without_a_file(tmp_path, monkeypatch):
@@ -14,7 +14,7 @@ def test_defaults_without_a_file(tmp_path, monkeypatch):
     assert settings.captcha.enabled is True
     assert settings.ratelimit.enabled is True
     assert settings.database_url == f"sqlite:///{tmp_path / 'instance' / 'idp.sqlite3'}"
-    assert settings.sandbox_file == DEMO_SANDBOX
+    assert settings.registries.sandbox_path == ""  # the demo file (DEMO_SANDBOX)
 
 
 def test_file_then_environment(tmp_path):

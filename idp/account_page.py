@@ -4,10 +4,10 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from flows import journey as journeys
-from flows.consent import SCOPE_DESCRIPTIONS
-from flows.forms import ConfirmForm
+from idp.forms import ConfirmForm
 from idp.models import AddressUpdateRequest, Client, Consent
+from idp.ratelimit import per_ip
+from idp.scopes import describe
 from idp.services import services
 
 bp = Blueprint("account", __name__)
@@ -18,13 +18,16 @@ def index():
     return redirect(url_for("account.profile"))
 
 
-@bp.route("/account")
+@bp.route("/account", methods=["GET", "POST"])
+@per_ip("authorize_per_ip")
 def profile():
     if not current_user.is_authenticated:
-        # Log in to the provider itself: a journey with no relying party to answer.
-        journey = journeys.new_journey(None, None)
-        journeys.save(journey)
-        return journeys.go_on(journey)
+        form = ConfirmForm()
+        if form.validate_on_submit():
+            # Log in to the provider itself: a journey with no relying party to answer. Only a
+            # press of the button starts one, never a bare visit (issue 6).
+            return services().interaction.begin(None)
+        return render_template("account/welcome.html", form=form)
     account = current_user.account
     session = services().db.session
     requests = session.scalars(select(AddressUpdateRequest)
@@ -34,7 +37,6 @@ def profile():
                                .where(Consent.account_id == account.id)).all()
     return render_template("account/profile.html", account=account, address_requests=requests,
                            consents=[{"client_name": name,
-                                      "scopes": [str(SCOPE_DESCRIPTIONS[s]) for s in
-                                                 c.scope.split() if s in SCOPE_DESCRIPTIONS]}
+                                      "scopes": [text for _, text in describe(c.scope.split())]}
                                      for c, name in consents],
                            form=ConfirmForm())

@@ -1,17 +1,17 @@
 """Rendering helpers shared by the step views."""
 
-from flask import render_template, session, url_for
+from flask import g, render_template, url_for
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
-
-from flows import journey as journeys
 
 
 def restart_url() -> str:
-    """Where 'start again' leads: the same /authorize request, or the provider's own login."""
-    params = session.get("authorize")
-    if params:
-        return url_for("oidc.authorize", **params)
+    """Where 'start again' leads: the journey's /authorize request, or the provider's own login.
+
+    The journey (``g.journey``, even one past its lifetime) keeps the request, not the cookie.
+    """
+    journey = g.get("journey")
+    if journey is not None and journey.params:
+        return url_for("oidc.authorize", **journey.params)
     return url_for("account.profile")
 
 
@@ -31,16 +31,6 @@ def unavailable() -> tuple[str, int]:
     return error_page(_("در حال حاضر امکان برقراری ارتباط با سامانه‌های استعلام وجود ندارد. "
                         "لطفا چند دقیقه دیگر دوباره تلاش کنید."), 503,
                       title=_("خطای موقت"))
-
-
-def require(step: journeys.Step) -> journeys.Journey | Response | tuple[str, int]:
-    """The current journey if ``step`` is its next step; otherwise where to go instead."""
-    journey = journeys.current()
-    if journey is None:
-        return expired()
-    if journeys.next_step(journey) is not step:
-        return journeys.go_on(journey)
-    return journey
 
 
 def form_status(form) -> int:

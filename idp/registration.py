@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 
 from idp.models import Client
 from idp.models.client import AUTH_METHODS, hash_secret
+from idp.scopes import SUPPORTED_SCOPES
 
-SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "address", "national_id", "company",
-                    "offline_access")
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
