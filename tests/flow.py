@@ -2,13 +2,15 @@
 
 import base64
 import hashlib
-import json
 import re
 import secrets
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from walker import Failed, Follow, Submit, Walk, answers, read_forms, step_of
+from walker import outbox_codes as read_outbox_codes
+
 DEMO = {"mobile": "09120000001", "national_code": "0499370899", "birth": (1360, 1, 1)}
+PROVIDER = "http://localhost"  # the test client's origin
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -35,11 +37,7 @@ def authorize_url(client_id: str = "test-rp", redirect_uri: str = "https://rp.ex
 
 def outbox_codes(app, mobile_local: str) -> list[str]:
     settings = app.extensions["idp"].settings
-    path = Path(settings.path(settings.sms.outbox_path))
-    if not path.exists():
-        return []
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [m["code"] for m in lines if m["to"] == mobile_local]
+    return read_outbox_codes(settings.path(settings.sms.outbox_path), mobile_local)
 
 
 def get(client, url: str):
@@ -82,7 +80,8 @@ def confirm_postal(client, postal_code: str | None = None):
     page = client.get("/login/postal")
     html = page.get_data(as_text=True)
     if postal_code is None:
-        postal_code = re.search(r'name="postal_code"[^>]*value="([0-9]*)"', html).group(1)
+        form = next(f for f in read_forms(html) if step_of(f["action"]) == "postal")
+        postal_code = form["fields"]["postal_code"]
     return post_form(client, "/login/postal", html, {"postal_code": postal_code})
 
 
@@ -94,21 +93,32 @@ def give_consent(client, decision: str = "allow"):
                      {"decision": decision, "client_id": client_id})
 
 
+def _local(url: str) -> str:
+    """The path and query the test client asks for."""
+    split = urlsplit(url)
+    return split.path + (f"?{split.query}" if split.query else "")
+
+
 def login(client, app, url: str, person: dict = DEMO, consent: str | None = "allow"):
-    """From /authorize to the redirect back at the relying party; returns that response."""
-    response = follow(client, get(client, url))
-    if response.request.path == "/login/mobile":
-        follow(client, submit_mobile(client, app, person["mobile"]))
-        code = outbox_codes(app, person["mobile"])[-1]
-        response = follow(client, submit_otp(client, app, code))
-        if response.request.path == "/login/identity":
-            response = follow(client, submit_identity(client, person["national_code"],
-                                                      person["birth"]))
-        if response.request.path == "/login/postal":
-            response = follow(client, confirm_postal(client))
-    if response.status_code == 200 and response.request.path == "/login/consent" and consent:
-        response = follow(client, give_consent(client, consent))
-    return response
+    """From ``url`` (``/authorize?…``) through the journey, driven by the shared walker
+    (tests/walker.py), to the redirect back at the relying party; returns that response.
+    With ``consent=None`` it stops on the consent page and returns it; a walk that ends on
+    another provider page (``/account``) returns that page. A refused step fails the test."""
+    table = answers({**person, "consent": consent}, lambda mobile: outbox_codes(app, mobile)[-1])
+    walk = Walk(table, provider=PROVIDER)
+    response = get(client, url)
+    while True:
+        action = walk.step(response.request.url, response.status_code,
+                           "" if response.is_json else response.get_data(as_text=True),
+                           response.headers.get("Location"))
+        if isinstance(action, Follow):
+            response = get(client, _local(action.url))
+        elif isinstance(action, Submit):
+            response = client.post(_local(action.url), data=action.fields)
+        elif isinstance(action, Failed):
+            raise AssertionError(action.reason)
+        else:  # Done at the relying party, or Landed on a page on purpose
+            return response
 
 
 def redirect_params(response) -> dict:

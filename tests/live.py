@@ -12,23 +12,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+from walker import DEMO_PERSON, Done, Failed, Follow, Submit, Walk, answers, outbox_codes
 from werkzeug.serving import make_server
 
 # The sandbox registry's demo citizen (idp/registries/sandbox_demo.toml).
-demo_person: dict = {
-    "mobile": "09120000001",
-    "national_code": "0499370899",
-    "birth": (1360, 1, 1),
-    "given_name": "علی",
-    "family_name": "محمدی آزمایشی",
-    "postal_code": "1968913141",
-}
+demo_person: dict = DEMO_PERSON
 
 
 def free_port() -> int:
@@ -118,81 +110,35 @@ def read_otp(outbox_path: Path, mobile_local: str, *, wait_seconds: float = 5.0)
     """The newest one-time code sent to ``mobile_local`` (``09…``), waiting for it briefly."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        if Path(outbox_path).exists():
-            lines = Path(outbox_path).read_text(encoding="utf-8").splitlines()
-            codes = [message["code"] for message in map(json.loads, filter(str.strip, lines))
-                     if message.get("to") == mobile_local and message.get("code")]
-            if codes:
-                return codes[-1]
+        codes = outbox_codes(outbox_path, mobile_local)
+        if codes:
+            return codes[-1]
         if time.monotonic() > deadline:
             raise AssertionError(f"no one-time code for {mobile_local} in {outbox_path}")
         time.sleep(0.05)
 
 
-class _FormReader(HTMLParser):
-    """Each form's action and the values a browser would send for its named inputs."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[dict] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": attributes.get("action") or "", "fields": {}})
-        elif tag == "input" and self.forms and attributes.get("name") and \
-                attributes.get("type") not in {"submit", "button", "checkbox", "radio"}:
-            self.forms[-1]["fields"][attributes["name"]] = attributes.get("value") or ""
-
-
-def read_forms(html: str) -> list[dict]:
-    """The page's forms as ``{"action": ..., "fields": {name: value}}``, in page order."""
-    reader = _FormReader()
-    reader.feed(html)
-    return reader.forms
-
-
-def journey_answers(person: Mapping, outbox: Path) -> dict[str, dict]:
-    """What a citizen types on each journey page (the prefilled postal code is confirmed)."""
-    year, month, day = person["birth"]
-    return {
-        "/login/mobile": {"mobile": person["mobile"]},
-        "/login/otp": {"otp": lambda: read_otp(outbox, person["mobile"])},
-        "/login/identity": {"identity_type": "iranian", "national_code": person["national_code"],
-                            "birth_year": str(year), "birth_month": str(month),
-                            "birth_day": str(day)},
-        "/login/postal": {},
-        "/login/consent": {"decision": "allow"},
-    }
-
-
 def walk_login(http: requests.Session, url: str, *, redirect_uri: str, outbox: Path,
                person: Mapping = demo_person) -> str:
-    """Follow ``url`` (an authorization request) through the provider's HTML forms like a
-    browser would, and return the URL it finally sends the browser to at ``redirect_uri``."""
-    answers = journey_answers(person, outbox)
-    seen: set[str] = set()
+    """Follow ``url`` (an authorization request) through the provider's HTML forms with
+    ``requests``, driven by the shared walker (tests/walker.py), and return the URL the provider
+    finally sends the browser to at ``redirect_uri``."""
+    walk = Walk(answers(person, lambda mobile: read_otp(outbox, mobile)),
+                provider=url, redirect_uri=redirect_uri)
     response = http.get(url, allow_redirects=False, timeout=10)
-    for _ in range(30):
-        if response.is_redirect:
-            location = urljoin(response.url, response.headers["Location"])
-            if location.startswith(redirect_uri):
-                return location
-            response = http.get(location, allow_redirects=False, timeout=10)
-            continue
-        path = urlsplit(response.url).path
-        assert response.status_code == 200, f"{response.status_code} at {path}: " \
-                                            f"{response.text[:500]}"
-        assert path in answers, f"unexpected page {path}: {response.text[:500]}"
-        assert path not in seen, f"{path} shown again (rejected?): {response.text[:1500]}"
-        seen.add(path)
-        form = next(f for f in read_forms(response.text)
-                    if urlsplit(urljoin(response.url, f["action"])).path == path)
-        data = {**form["fields"], **{key: value() if callable(value) else value
-                                     for key, value in answers[path].items()}}
-        response = http.post(urljoin(response.url, form["action"]), data=data,
-                             allow_redirects=False, timeout=10)
-    raise AssertionError("the journey did not end at the relying party")
+    while True:
+        action = walk.step(response.url, response.status_code, response.text,
+                           response.headers.get("Location"))
+        if isinstance(action, Follow):
+            response = http.get(action.url, allow_redirects=False, timeout=10)
+        elif isinstance(action, Submit):
+            response = http.post(action.url, data=action.fields, allow_redirects=False,
+                                 timeout=10)
+        elif isinstance(action, Done):
+            return action.location
+        else:
+            reason = action.reason if isinstance(action, Failed) else f"stopped at {action.url}"
+            raise AssertionError(f"the journey did not end at the relying party: {reason}")
 
 
 def answer_json(handler, status: int, body: object, delay: float = 0.0) -> None:

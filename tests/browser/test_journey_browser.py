@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from live import demo_person, free_port, read_otp, serve, write_config
+from walker import Landed, Submit, Walk, answers
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
@@ -125,15 +126,68 @@ def assert_provider_page(page, issuer: str, heading: str) -> None:
     assert family.replace('"', "").startswith("Vazirmatn"), family
 
 
-def submit(page) -> None:
-    """Press the page's main button, as a thumb would."""
-    page.locator("main form button[type=submit]").first.click()
+def fill_and_submit(page, action: Submit, before_submit=None) -> None:
+    """Type the walker's answers into the step's form by field name, as a thumb would, and
+    press its button (the one named by the answers, else the form's main button)."""
+    form = page.locator(f'main form[action*="/login/{action.step}"]').first
+    button = form.locator("button[type=submit]").first
+    for name, value in action.typed.items():
+        field = form.locator(f'[name="{name}"]').first
+        tag, kind = field.evaluate("e => [e.tagName.toLowerCase(), e.type]")
+        if tag == "button":
+            button = form.locator(f'button[name="{name}"][value="{value}"]')
+        elif tag == "select":
+            field.select_option(value)
+        elif kind == "hidden":
+            assert field.input_value() == value, (name, field.input_value())
+        else:
+            # Typed key by key in Persian digits, as a Persian phone keyboard sends them.
+            field.press_sequentially(fa(value))
+    if before_submit:
+        before_submit()
+    with page.expect_navigation():
+        button.click()
+
+
+def check_mobile(page, sites, person) -> None:
+    assert_provider_page(page, sites["issuer"], "ورود به سامانه از طریق رمز یکبار مصرف")
+    assert MUNICIPAL_NAME in page.locator("main").inner_text()
+
+
+def check_otp(page, sites, person) -> None:
+    assert_provider_page(page, sites["issuer"], "ورود رمز یکبار مصرف")
+    notice = page.locator("main").inner_text()
+    assert fa(person["mobile"]) in notice or person["mobile"] in notice
+    assert "*4*40#" in notice  # seed 002: the USSD fallback
+
+
+def check_identity(page, sites, person) -> None:
+    assert_provider_page(page, sites["issuer"], "احراز هویت")
+    tabs = page.locator("main .tabs").inner_text()
+    assert "ایرانی" in tabs and "اتباع" in tabs
+
+
+def check_postal(page, sites, person) -> None:
+    assert_provider_page(page, sites["issuer"], "تایید کد پستی")
+    assert "آخرین نشانی ثبت شده" in page.locator("main").inner_text()  # seed 002 §4.1
+    shown = page.locator("#postal_code").input_value().translate(ASCII)
+    assert shown == person["postal_code"]
+
+
+def check_consent(page, sites, person) -> None:
+    assert_provider_page(page, sites["issuer"], "اجازه دسترسی")
+    assert MUNICIPAL_NAME in page.locator("main").inner_text()
+
+
+CHECKS = {"mobile": check_mobile, "otp": check_otp, "identity": check_identity,
+          "postal": check_postal, "consent": check_consent}
+# Pages photographed again once the answers are typed in.
+FILLED_SHOTS = {"mobile": "mobile-typed", "identity": "identity-filled"}
 
 
 def walk_to_consent(page, sites, record: Recorder, person: dict = demo_person) -> None:
-    """From the municipal home page through every journey step up to the consent page."""
-    issuer = sites["issuer"]
-
+    """From the municipal home page through every journey step up to the consent page, driven
+    by the shared walker (tests/walker.py) with the answers it gives for each step."""
     page.goto(sites["municipal"] + "/")
     assert page.locator("html").get_attribute("dir") == "rtl"
     login = page.get_by_role("link", name="ورود با پنجره ملی خدمات دولت هوشمند")
@@ -142,48 +196,22 @@ def walk_to_consent(page, sites, record: Recorder, person: dict = demo_person) -
 
     login.click()
     page.wait_for_url(re.compile(r".*/login/mobile(\?.*)?$"))
-    assert_provider_page(page, issuer, "ورود به سامانه از طریق رمز یکبار مصرف")
-    assert MUNICIPAL_NAME in page.locator("main").inner_text()
-    record.shot("mobile")
-    # Typed key by key in Persian digits, as a Persian phone keyboard sends them (SPEC §3.1).
-    page.locator("#mobile").press_sequentially(fa(person["mobile"]))
-    record.shot("mobile-typed")
-    submit(page)
-
-    page.wait_for_url(re.compile(r".*/login/otp(\?.*)?$"))
-    assert_provider_page(page, issuer, "ورود رمز یکبار مصرف")
-    notice = page.locator("main").inner_text()
-    assert fa(person["mobile"]) in notice or person["mobile"] in notice
-    assert "*4*40#" in notice  # seed 002: the USSD fallback
-    record.shot("otp")
-    page.locator("#otp").press_sequentially(fa(read_otp(sites["outbox"], person["mobile"])))
-    submit(page)
-
-    page.wait_for_url(re.compile(r".*/login/identity.*"))
-    assert_provider_page(page, issuer, "احراز هویت")
-    tabs = page.locator("main .tabs").inner_text()
-    assert "ایرانی" in tabs and "اتباع" in tabs
-    record.shot("identity")
-    year, month, day = person["birth"]
-    page.locator("#national_code").press_sequentially(fa(person["national_code"]))
-    page.locator("#birth_day").press_sequentially(fa(str(day)))
-    page.locator("#birth_month").select_option(str(month))
-    page.locator("#birth_year").press_sequentially(fa(str(year)))
-    record.shot("identity-filled")
-    submit(page)
-
-    page.wait_for_url(re.compile(r".*/login/postal(\?.*)?$"))
-    assert_provider_page(page, issuer, "تایید کد پستی")
-    assert "آخرین نشانی ثبت شده" in page.locator("main").inner_text()  # seed 002 §4.1
-    shown = page.locator("#postal_code").input_value().translate(ASCII)
-    assert shown == person["postal_code"]
-    record.shot("postal")
-    submit(page)
-
-    page.wait_for_url(re.compile(r".*/login/consent(\?.*)?$"))
-    assert_provider_page(page, issuer, "اجازه دسترسی")
-    assert MUNICIPAL_NAME in page.locator("main").inner_text()
+    table = answers({**person, "consent": None},  # stop on the consent page
+                    lambda mobile: read_otp(sites["outbox"], mobile))
+    walk = Walk(table, provider=sites["issuer"])
+    while True:
+        page.wait_for_load_state("load")
+        action = walk.step(page.url, 200, page.content())
+        if isinstance(action, Landed) and action.step == "consent":
+            break
+        assert isinstance(action, Submit), action
+        CHECKS[action.step](page, sites, person)
+        record.shot(action.step)
+        filled = FILLED_SHOTS.get(action.step)
+        fill_and_submit(page, action, before_submit=filled and (lambda f=filled: record.shot(f)))
+    check_consent(page, sites, person)
     record.shot("consent")
+    assert walk.steps == ["mobile", "otp", "identity", "postal"]
 
 
 def test_citizen_logs_in_to_the_municipal_app_on_a_phone(sites, browser_page):
