@@ -44,6 +44,13 @@ def begin(client, app, mobile: str, url: str | None = None):
     return submit_mobile(client, app, mobile)
 
 
+def mobile_with_captcha(client, mobile: str, answer: str):
+    """Post the mobile page as a person does: the page, its captcha image, then the form."""
+    page = client.get("/login/mobile")
+    client.get("/login/captcha.png")
+    return post_form(client, "/login/mobile", text(page), {"mobile": mobile, "captcha": answer})
+
+
 @pytest.fixture
 def limited(settings):  # noqa: F811
     """Rate limits on with their defaults; a one-second cool-down so tests need not wait."""
@@ -117,18 +124,10 @@ def test_a_wrong_captcha_does_not_spend_the_owners_send_budget(limited, monkeypa
     attacker = browser(app, ATTACKER)
     follow(attacker, get(attacker, authorize_url()))
     for _ in range(5):
-        page = attacker.get("/login/mobile")
-        attacker.get("/login/captcha.png")
-        response = post_form(attacker, "/login/mobile", text(page),
-                             {"mobile": MARYAM["mobile"], "captcha": "33333"})
-        assert response.status_code == 422
+        assert mobile_with_captcha(attacker, MARYAM["mobile"], "33333").status_code == 422
     owner = browser(app)
     follow(owner, get(owner, authorize_url()))
-    page = owner.get("/login/mobile")
-    owner.get("/login/captcha.png")
-    response = post_form(owner, "/login/mobile", text(page),
-                         {"mobile": MARYAM["mobile"], "captcha": "۲۲۲۲۲"})
-    assert response.status_code == 302
+    assert mobile_with_captcha(owner, MARYAM["mobile"], "۲۲۲۲۲").status_code == 302
     assert len(outbox_codes(app, MARYAM["mobile"])) == 1
 
 
@@ -169,10 +168,7 @@ def test_captcha_again_after_the_first_re_send(limited, monkeypatch):
     app = create_app(limited)
     client = browser(app)
     follow(client, get(client, authorize_url()))
-    page = client.get("/login/mobile")
-    client.get("/login/captcha.png")
-    assert post_form(client, "/login/mobile", text(page),
-                     {"mobile": MARYAM["mobile"], "captcha": "22222"}).status_code == 302
+    assert mobile_with_captcha(client, MARYAM["mobile"], "22222").status_code == 302
     # The first re-send needs no new captcha.
     time.sleep(1.1)
     page = client.get("/login/otp")
@@ -227,11 +223,7 @@ def test_captcha_answer_in_any_digits(settings, monkeypatch):  # noqa: F811
     app = create_app(settings)
     client = browser(app)
     follow(client, get(client, authorize_url()))
-    page = client.get("/login/mobile")
-    client.get("/login/captcha.png")
-    response = post_form(client, "/login/mobile", text(page),
-                         {"mobile": MARYAM["mobile"], "captcha": "٥٥٥٥٥"})
-    assert response.status_code == 302
+    assert mobile_with_captcha(client, MARYAM["mobile"], "٥٥٥٥٥").status_code == 302
 
 
 @pytest.mark.skipif(not __import__("shutil").which("espeak-ng"), reason="espeak-ng not installed")
