@@ -18,6 +18,7 @@ from idp.audit import record
 from idp.models import Account
 from idp.oidc.authorize import respond
 from idp.oidc.claims import parse_claims_request
+from idp.oidc.logout import end_replaced_session
 from idp.services import services
 from idp.sessions import SessionUser, remember_client, start_session
 
@@ -38,11 +39,15 @@ def log_in(journey: Journey) -> SessionUser:
     """The provider session of this login: the existing one, or a new one with a new id."""
     if journey.method == "session":
         return current_user._get_current_object()
+    replaced = current_user._get_current_object() if current_user.is_authenticated else None
     account = services().db.session.get(Account, journey.account_id)
     locale = session.get("locale")
     session.clear()
     if locale:
         session["locale"] = locale
+    if replaced is not None:
+        # A browser has one provider session: the one this login replaces ends (issue 6).
+        end_replaced_session(replaced, except_client=journey.client_id)
     user = start_session(account, journey.authentication, journey.client_id)
     login_user(user)
     record("login.success", account_id=account.id, client_id=journey.client_id,

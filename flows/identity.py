@@ -21,7 +21,7 @@ from flows.plan import Step, register
 from flows.recognise import refresh_from_registry
 from idp.audit import record
 from idp.models import Account
-from idp.ratelimit import per_ip, per_mobile
+from idp.ratelimit import per_ip, per_key
 from idp.registries import Person, RegistryUnavailable
 from idp.services import services
 
@@ -83,7 +83,7 @@ register(Step("identity", order=30, applies=by_code, needed=unknown_owner))
 @bp.route("/identity", methods=["GET", "POST"])
 @at_step("identity")
 @per_ip("identity_per_ip")
-@per_mobile("identity_per_mobile", mobile_key)
+@per_key("identity_per_mobile", mobile_key)
 def identity(journey: Journey):
     form = IdentityForm()
     if request.method == "GET":

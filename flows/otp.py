@@ -36,7 +36,7 @@ from idp.forms import ConfirmForm
 from idp.identifiers import mobile_local
 from idp.messaging import MessagingUnavailable
 from idp.models import Account
-from idp.ratelimit import counted_when, mark_deducted, per_ip, per_journey, spend
+from idp.ratelimit import counted_when, mark_deducted, per_ip, per_key, spend
 from idp.registries import RegistryUnavailable
 from idp.services import services
 
@@ -238,7 +238,7 @@ def _mobile_and_address_key() -> str:
 # Against one address guessing at many journeys and codes: counts every post.
 @per_ip("otp_verify_per_ip")
 # Against one journey trying past its codes' tries: binds only whoever holds the journey.
-@per_journey("otp_verify_per_journey", _journey_key)
+@per_key("otp_verify_per_journey", _journey_key)
 # Against guessing at one mobile from one address across journeys: counts only wrong codes that
 # were well formed and met a live code, and never another address, so no stranger can use it up.
 @counted_when("otp_verify_per_mobile", _mobile_and_address_key, "otp_wrong_code")

@@ -3,19 +3,18 @@
 Limits are read from ``[ratelimit]`` at request time, so each is its own setting; the counters
 live in Redis when one is configured (shared by every instance), in memory otherwise.
 
-Two kinds: decorators (:func:`per_ip`, :func:`per_mobile`, :func:`per_journey`) count requests
+Two kinds: decorators (:func:`per_ip`, :func:`per_key`, :func:`counted_when`) count requests
 before a view runs; budgets (:func:`spend`) are taken in code only when the thing they protect
 really happens (an SMS leaves), so posting garbage cannot use up somebody else's budget.
 """
 
 from collections.abc import Callable
 
-from flask import g, request
+from flask import g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
-from idp.identifiers import normalize_mobile
 from idp.services import services
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
@@ -26,23 +25,14 @@ def setting(name: str) -> Callable[[], str]:
     return lambda: getattr(services().settings.ratelimit, name)
 
 
-def typed_mobile() -> str:
-    """Counts per mobile number typed on the first step, however it was written."""
-    return "mobile:" + (normalize_mobile(request.form.get("mobile", "")) or "invalid")
-
-
 def per_ip(name: str, methods: tuple[str, ...] = ("POST",)):
     """A limit per client address, shared by every view that names the same setting."""
     return limiter.shared_limit(setting(name), scope=name, methods=list(methods))
 
 
-def per_mobile(name: str, key: Callable[[], str]):
-    """A limit per mobile number, shared by every view that names the same setting."""
-    return limiter.shared_limit(setting(name), scope=name, key_func=key, methods=["POST"])
-
-
-def per_journey(name: str, key: Callable[[], str]):
-    """A limit per pending login: it binds only whoever holds that journey."""
+def per_key(name: str, key: Callable[[], str]):
+    """A limit per what ``key`` names (a mobile, a pending login), shared by every view that
+    names the same setting; the caller says what it defends against."""
     return limiter.shared_limit(setting(name), scope=name, key_func=key, methods=["POST"])
 
 

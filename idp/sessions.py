@@ -10,10 +10,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from flask import current_app, g, has_request_context, request
 from flask_login import LoginManager, UserMixin
 
-from idp.audit import record
 from idp.authn import Authentication
 from idp.models import Account
 from idp.oidc.grants import AuthenticatedUser
@@ -45,47 +43,11 @@ def _lifetime() -> int:
 
 def start_session(account: Account, authn: Authentication,
                   client_id: str | None = None) -> SessionUser:
-    """A new session, already naming the relying party it was started for (if any).
-
-    A browser has one provider session: the one its cookie named is ended first (issue 6,
-    defect 6), so a cookie copied before this login cannot answer prompt=none afterwards.
-    """
-    previous = _replaced_sid()
-    if previous:
-        end_replaced_session(previous, except_client=client_id)
+    """A new session, already naming the relying party it was started for (if any)."""
     user = SessionUser(sid=secrets.token_urlsafe(24), account=account, authn=authn,
                        clients=[client_id] if client_id else [])
     _save(user)
     return user
-
-
-def _replaced_sid() -> str | None:
-    """The session id this browser's cookie named when the request arrived.
-
-    Read from the request's own cookie, not from ``flask.session``: the login clears that
-    before the new session starts (SPEC §7, session id rotated at login).
-    """
-    if not has_request_context():
-        return None
-    loaded = g.get("_login_user")
-    if isinstance(loaded, SessionUser):
-        return loaded.sid
-    cookie = current_app.session_interface.open_session(current_app, request)
-    sid = cookie.get("_user_id") if cookie is not None else None
-    return sid if isinstance(sid, str) else None
-
-
-def end_replaced_session(sid: str, except_client: str | None = None) -> None:
-    """End a session a new login replaces, telling its relying parties (back-channel)."""
-    # Imported here: logout builds on this module (back-channel logout names sessions).
-    from idp.oidc.logout import notify_backchannel
-
-    old = load_session(sid)
-    if old is None:
-        return
-    notify_backchannel(old, except_client=except_client)
-    end_session(sid)
-    record("session.replaced", account_id=old.account.id, client_id=except_client)
 
 
 def _save(user: SessionUser) -> None:

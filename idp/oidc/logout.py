@@ -68,6 +68,14 @@ def log_out(client=None) -> None:
     services().db.session.commit()
 
 
+def end_replaced_session(user: SessionUser, except_client: str | None = None) -> None:
+    """End the session a new login in the same browser replaces (issue 6: a browser has one
+    provider session), telling its relying parties as a logout would."""
+    notify_backchannel(user, except_client=except_client)
+    end_session(user.sid)
+    record("session.replaced", account_id=user.account.id, client_id=except_client)
+
+
 def logout_token(client, user: SessionUser) -> str:
     """OIDC Back-Channel Logout §2.4: a signed JWT naming the session and the subject."""
     svc = services()
