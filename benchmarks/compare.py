@@ -940,6 +940,13 @@ def record_load(figures: Figures, run: dict, prefix: str, result: LoadResult) ->
         f"server CPU {result.server_cpu:4.0%} (core {SERVER_CORE} busy {result.server_core:4.0%})")
 
 
+def record_documents(figures: Figures, run: dict, target: Target, duration: float) -> None:
+    """Discovery and JWKS, one wrk load each."""
+    record_wrk(figures, run, "discovery", target.issuer + "/.well-known/openid-configuration",
+               duration)
+    record_wrk(figures, run, "jwks", target.discovery["jwks_uri"], duration)
+
+
 def record_wrk(figures: Figures, run: dict, name: str, url: str, duration: float) -> None:
     wait_quiet()
     rate, problem = wrk(url, duration)
@@ -1036,10 +1043,7 @@ def bench_provider(backend: str, args, people_count: int) -> Figures:
         for number in range(1, args.runs + 1):
             say(f" run {number}/{args.runs}")
             run_figures: dict[str, float] = {}
-            record_wrk(figures, run_figures, "discovery",
-                       issuer + "/.well-known/openid-configuration", args.duration)
-            record_wrk(figures, run_figures, "jwks", target.discovery["jwks_uri"],
-                       args.duration)
+            record_documents(figures, run_figures, target, args.duration)
             population.ration(int(NEW_PER_SECOND * args.duration))
             result = loop.run_until_complete(drive(args.duration, new_login, server))
             if population.ran_out:
@@ -1085,10 +1089,7 @@ def bench_reference(args, node: Path) -> Figures:
             for number in range(1, args.runs + 1):
                 say(f" run {number}/{args.runs}")
                 run_figures: dict[str, float] = {}
-                record_wrk(figures, run_figures, "discovery",
-                           issuer + "/.well-known/openid-configuration", args.duration)
-                record_wrk(figures, run_figures, "jwks", target.discovery["jwks_uri"],
-                           args.duration)
+                record_documents(figures, run_figures, target, args.duration)
                 result = loop.run_until_complete(drive(args.duration, login, server))
                 record_load(figures, run_figures, "login", result)
                 figures.runs.append(run_figures)

@@ -65,7 +65,7 @@ def parse_claims_request(raw: str | None) -> dict | None:
         raise ClaimsRequestError("claims is nested too deeply")
     try:
         value = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         raise ClaimsRequestError("claims is not JSON") from exc
     if not isinstance(value, dict):
         raise ClaimsRequestError("claims must be a JSON object")
