@@ -106,9 +106,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 def build_services(settings: Settings, interaction: Interaction) -> Services:
     """The long-lived collaborators, each built from its own settings section."""
     upgrade(settings.database_url)
-    keys = KeyRing(settings.path(settings.keys.path),
-                   retention_seconds=max(settings.tokens.access_token_seconds,
-                                         settings.tokens.id_token_seconds))
+    keys = KeyRing.from_settings(settings)
     keys.ensure()
     return Services(
         settings=settings, db=Database(settings.database_url),

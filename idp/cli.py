@@ -35,10 +35,7 @@ class Context:
         return Database(settings.database_url)
 
     def keys(self) -> KeyRing:
-        settings = self.settings()
-        return KeyRing(settings.path(settings.keys.path),
-                       retention_seconds=max(settings.tokens.access_token_seconds,
-                                             settings.tokens.id_token_seconds))
+        return KeyRing.from_settings(self.settings())
 
 
 @click.group()
@@ -103,9 +100,7 @@ def _serve_production(settings: Settings, host: str, port: int, workers: int) ->
     # Migrate and create the keys once, before the workers start.
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
-    KeyRing(settings.path(settings.keys.path),
-            retention_seconds=max(settings.tokens.access_token_seconds,
-                                  settings.tokens.id_token_seconds)).ensure()
+    KeyRing.from_settings(settings).ensure()
     click.echo(f"provider: {settings.server.issuer} ({workers} worker"
                f"{'s' if workers > 1 else ''})")
     production.serve(settings, host, port, workers)

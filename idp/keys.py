@@ -15,6 +15,8 @@ from pathlib import Path
 
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
+from idp.settings import Settings
+
 ALGORITHMS = ("RS256", "ES256")
 # How often a running instance looks at the key folder for a rotation made elsewhere.
 RELOAD_SECONDS = 30
@@ -57,6 +59,14 @@ class KeyRing:
         # Goes up each time the published keys are re-read, so that what is built from them
         # (the JWKS response's bytes) is rebuilt once per change, not per request.
         self.version = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "KeyRing":
+        """The key folder ``[keys] path``; a retired key stays published as long as a token
+        it signed may live."""
+        return cls(settings.path(settings.keys.path),
+                   retention_seconds=max(settings.tokens.access_token_seconds,
+                                         settings.tokens.id_token_seconds))
 
     # -- files ---------------------------------------------------------------------------
     def _lock(self):
