@@ -12,7 +12,7 @@ from flask_login import current_user, login_user
 
 from flows import bp
 from flows.errors import expired
-from flows.journey import Journey, current, discard, save, where
+from flows.journey import Journey, discard, live, save, where
 from flows.plan import advance
 from idp.audit import record
 from idp.models import Account
@@ -79,8 +79,8 @@ def deny(journey: Journey) -> ResponseReturnValue:
 
 @bp.route("/finish")
 def finish_view() -> ResponseReturnValue:
-    journey = current()
-    if journey is None or not journey.live:
+    journey = live()
+    if journey is None:
         return expired()
     if journey.current is not None:
         return redirect(where(journey))

@@ -104,6 +104,12 @@ def current() -> Journey | None:
     return g.journey
 
 
+def live() -> Journey | None:
+    """The journey this request names, if it is still within its lifetime."""
+    journey = current()
+    return journey if journey is not None and journey.live else None
+
+
 def renew(journey: Journey) -> None:
     """Give the journey a new id once the citizen has proved who they are (issue 6).
 
@@ -141,8 +147,8 @@ def at_step(step: str) -> Callable:
     def decorator(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
         @wraps(view)
         def guarded(*args, **kwargs) -> ResponseReturnValue:
-            journey = current()
-            if journey is None or not journey.live:
+            journey = live()
+            if journey is None:
                 return expired()
             if journey.current != step:
                 return redirect(where(journey))

@@ -1,5 +1,7 @@
 """Step 1: mobile number and captcha; a one-time code is sent only past both (SPEC §3 step 1)."""
 
+from collections.abc import Callable
+
 from flask import make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 
@@ -7,7 +9,7 @@ from flows import bp
 from flows.errors import error_page, expired, form_status
 from flows.finish import proceed
 from flows.forms import MobileForm
-from flows.journey import Journey, at_step, current, save, where
+from flows.journey import Journey, at_step, live, save, where
 from flows.otp import by_code, send_or_explain
 from flows.plan import Step, advance, register
 from idp.audit import record
@@ -59,38 +61,37 @@ def mobile(journey: Journey):
     return proceed(journey)
 
 
+def _challenge(make: Callable[[str], bytes], content_type: str):
+    """The live journey's captcha challenge made by ``make``, never cached."""
+    journey = live()
+    if journey is None or not _captcha_on():
+        return expired()
+    response = make_response(make(journey.id))
+    response.headers["Content-Type"] = content_type
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/captcha.png")
 @per_ip("captcha_per_ip", methods=["GET"])
 def captcha():
-    journey = current()
-    if journey is None or not journey.live or not _captcha_on():
-        return expired()
-    response = make_response(new_captcha(journey.id))
-    response.headers["Content-Type"] = "image/png"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _challenge(new_captcha, "image/png")
 
 
 @bp.route("/captcha.wav")
 @per_ip("captcha_per_ip", methods=["GET"])
 def captcha_audio():
     """The same challenge spoken in Persian, for citizens who cannot see the image."""
-    journey = current()
-    if journey is None or not journey.live or not _captcha_on():
-        return expired()
     if not audio_available():
         return error_page(_("نسخه صوتی کد امنیتی در دسترس نیست."), 404)
-    response = make_response(spoken_captcha(journey.id))
-    response.headers["Content-Type"] = "audio/wav"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _challenge(spoken_captcha, "audio/wav")
 
 
 @bp.route("/restart", methods=["GET", "POST"])
 def restart():
     """Change the mobile number: the journey goes back to its first step."""
-    journey = current()
-    if journey is None or not journey.live:
+    journey = live()
+    if journey is None:
         return expired()
     if journey.method == "otp" and journey.account_id is None:
         # Until the mobile's owner is known, the code and its proof belong to the old number.
