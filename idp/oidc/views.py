@@ -1,7 +1,7 @@
 """The OIDC endpoints: thin views over Authlib's server (SPEC §4)."""
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 
 from idp.authn import ACR_VALUES_SUPPORTED
 from idp.forms import ConfirmForm
@@ -63,35 +63,21 @@ def discovery_document(settings: Settings) -> dict:
     }
 
 
-# Discovery and JWKS are the same bytes for everyone until the keys change: the JSON and its
-# headers are built once per version of their source, and each request only wraps them.
-PUBLIC_HEADERS = (("Cache-Control", "public, max-age=300"), ("Access-Control-Allow-Origin", "*"))
-
-
-def _published(name: str, version: object, build) -> Response:
-    cache = current_app.extensions.setdefault("idp.published", {})
-    entry = cache.get(name)
-    if entry is None or entry[0] != version:
-        body = current_app.json.response(build()).get_data()
-        headers = (("Content-Type", "application/json"),
-                   ("Content-Length", str(len(body))), *PUBLIC_HEADERS)
-        entry = cache[name] = (version, body, headers)
-    return Response(entry[1], headers=list(entry[2]))
+PUBLIC_HEADERS = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
 
 
 @bp.route("/.well-known/openid-configuration")
 def discovery():
-    document = services().discovery
-    return _published("discovery", id(document), lambda: document)
+    return jsonify(services().discovery), PUBLIC_HEADERS
 
 
 @bp.route("/jwks.json")
 def jwks():
-    keys = services().keys
-    keys.reload()
-    return _published("jwks", keys.version, keys.public_jwks)
+    return jsonify(services().keys.public_jwks()), PUBLIC_HEADERS
 
 
+# Discovery and JWKS are the same bytes for everyone until the keys change: a request without
+# cookies is answered from Flask's own answer, kept per version of the document.
 @bp.record_once
 def _answer_published_documents_in_front(state) -> None:
     app = state.app
