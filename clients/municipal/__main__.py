@@ -21,11 +21,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("MUNICIPAL_PORT",
                                                                        "5001")))
     parser.add_argument("--base-url", default=os.environ.get("MUNICIPAL_BASE_URL"))
+    parser.add_argument("--database-url", default=os.environ.get("MUNICIPAL_DATABASE_URL"),
+                        help="SQLAlchemy URL (default: a SQLite file in the instance folder)")
     args = parser.parse_args()
     if not args.client_secret:
         parser.error("--client-secret (or MUNICIPAL_CLIENT_SECRET) is required")
     base_url = args.base_url or f"http://{args.host}:{args.port}"
-    app = create_app(args.issuer, args.client_id, args.client_secret, base_url)
+    app = create_app(args.issuer, args.client_id, args.client_secret, base_url,
+                     database_url=args.database_url)
     app.run(host=args.host, port=args.port)
 
 
