@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from clients.insurance import create_app as create_insurance
 from clients.municipal import create_app as create_municipal
 
 
@@ -42,4 +43,10 @@ DEMO_APPS: tuple[DemoApp, ...] = (
             log_in_as="any sandbox citizen, e.g. کد ملی 0499370899، تاریخ تولد 1360/01/01، "
                       "موبایل 09120000001",
             factory=create_municipal),
+    DemoApp(name="insurance", port_option="insurance-port", default_port=5002,
+            title="سامانه خدمات غیرحضوری سازمان تأمین اجتماعی",
+            scope="openid profile phone address national_id offline_access",
+            log_in_as="0499370899 or 1214792235 (insured), 2607114462 (insured in the past), "
+                      "7849881354 (no record); or single sign-on after the municipal service",
+            factory=create_insurance),
 )
