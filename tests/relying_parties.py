@@ -2,13 +2,16 @@
 registered as ``idp demo`` registers them (clients/demo.py): shared by the integration and
 browser tests of the services."""
 
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from live import free_port, serve, write_config
+import requests
+from live import demo_person, free_port, serve, walk_login, write_config
+from sqlalchemy import text
 
 from clients.demo import DEMO_APPS
 
@@ -59,3 +62,70 @@ def running_services(tmp_path: Path, *, services: bool = False,
             yield sites
         finally:
             provider.extensions["idp"].db.engine.dispose()
+
+
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# More sandbox people (idp/registries/sandbox_demo.toml), as the walker's answers take them:
+# Maryam's booklet is being issued, Mohammadreza was insured only in the past, and the insurer
+# has no record of Fatemeh (clients/insurance/demo_data.py).
+MARYAM = {"mobile": "09350000002", "national_code": "1214792235", "birth": (1365, 5, 20),
+          "given_name": "مریم", "family_name": "احمدی آزمایشی", "postal_code": "8739637110"}
+MOHAMMADREZA = {"mobile": "09120000003", "national_code": "2607114462", "birth": (1348, 11, 3),
+                "given_name": "محمدرضا", "family_name": "کریمی آزمایشی",
+                "postal_code": "9818875593"}
+FATEMEH = {"mobile": "09120000006", "national_code": "7849881354", "birth": (1385, 12, 29),
+           "given_name": "فاطمه", "family_name": "موسوی آزمایشی", "postal_code": "9915974895"}
+
+
+def fa(value: str) -> str:
+    return value.translate(PERSIAN)
+
+
+def csrf_of(page: requests.Response) -> str:
+    return CSRF.search(page.text).group(1)
+
+
+def log_in(http: requests.Session, sites, app: str = "municipal",
+           person: dict = demo_person) -> requests.Response:
+    """From the service's «ورود با پنجره ملی» through the provider's journey back to the
+    service; returns the service's answer to the callback (not followed)."""
+    start = http.get(sites[app] + "/login", allow_redirects=False, timeout=10)
+    assert start.status_code == 302
+    location = walk_login(http, start.headers["Location"], redirect_uri=sites[app] + "/callback",
+                          outbox=sites.outbox, person=person)
+    return http.get(location, allow_redirects=False, timeout=10)
+
+
+def give_email(http: requests.Session, sites, address: str = "ali@example.ir") -> None:
+    page = http.get(sites["municipal"] + "/email", timeout=10)
+    answer = http.post(sites["municipal"] + "/email", timeout=10, allow_redirects=False,
+                       data={"csrf_token": csrf_of(page), "email": address})
+    assert answer.status_code == 302
+
+
+def sessions_in(sites, app: str = "municipal") -> int:
+    engine = sites.apps[app].extensions["rp"].db.engine
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM login_sessions")).scalar_one()
+
+
+def log_out(http: requests.Session, sites, app: str = "municipal") -> requests.Response:
+    """Log out at the service; the provider ends its session and comes back to the service."""
+    page = http.get(sites[app] + "/", timeout=10)
+    answer = http.post(sites[app] + "/logout", data={"csrf_token": csrf_of(page)}, timeout=10)
+    assert answer.url.rstrip("/") == sites[app], answer.url
+    return answer
+
+
+def single_sign_on(http: requests.Session, sites, app: str) -> list[str]:
+    """Open ``app``'s login with a provider session already there; returns every URL passed
+    on the way, asserting that each was a redirect (no page shown) up to the service."""
+    url, seen = sites[app] + "/login", []
+    while True:
+        response = http.get(url, allow_redirects=False, timeout=10)
+        seen.append(url)
+        if response.status_code != 302:
+            assert response.status_code == 200 and url.startswith(sites[app]), seen
+            return seen
+        url = requests.compat.urljoin(url, response.headers["Location"])

@@ -2,12 +2,13 @@
 dates the way a reader of that language expects."""
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import jdatetime
 from flask import Flask, session
 from flask_babel import get_locale
+from jinja2 import pass_context
 
 LANGUAGES: Mapping[str, Mapping[str, str]] = {
     "fa": {"name": "فارسی", "dir": "rtl"},
@@ -51,21 +52,18 @@ def jalali_date(value: date | datetime | str | None) -> str:
     return local_digits(day.strftime("%Y/%m/%d")) if day else ""
 
 
-def jalali_datetime(value: datetime | None) -> str:
-    """``1403/09/10 14:05`` in Tehran time (stored times are UTC)."""
-    if value is None:
-        return ""
-    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    tehran = moment.astimezone(TEHRAN)
-    return local_digits(jdatetime.datetime.fromgregorian(datetime=tehran)
-                        .strftime("%Y/%m/%d %H:%M"))
-
-
 def month_name(month: int) -> str:
     names = JALALI_MONTHS_FA if str(get_locale()) == "fa" else JALALI_MONTHS_EN
     return names[month - 1]
 
 
+def _per_request(function):
+    """A filter Jinja must not fold into a template at compile time (it would keep the first
+    request's language for constants such as ``'8'|digits``)."""
+    return pass_context(lambda _context, value: function(value))
+
+
 def install_filters(app: Flask) -> None:
-    app.jinja_env.filters.update(digits=local_digits, jalali=jalali_date,
-                                 jalali_time=jalali_datetime, month_name=month_name)
+    app.jinja_env.filters.update(digits=_per_request(local_digits),
+                                 jalali=_per_request(jalali_date),
+                                 month_name=_per_request(month_name))

@@ -2,59 +2,31 @@
 provider and the app on their own ports, a ``requests`` session as the citizen's browser."""
 
 import json
-import re
 import secrets
 import time
 
 import jwt as pyjwt
 import pytest
 import requests
-from live import demo_person, walk_login
-from relying_parties import running_services
+from live import demo_person
+from relying_parties import (
+    csrf_of,
+    fa,
+    give_email,
+    log_in,
+    log_out,
+    running_services,
+    sessions_in,
+)
 from sqlalchemy import create_engine, text
 
 from clients.common.backchannel import BACKCHANNEL_EVENT
-
-PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def fa(value: str) -> str:
-    return value.translate(PERSIAN)
 
 
 @pytest.fixture(params=["embedded", "services"])
 def sites(request, tmp_path):
     with running_services(tmp_path, services=request.param == "services") as running:
         yield running
-
-
-def csrf_of(page: requests.Response) -> str:
-    return CSRF.search(page.text).group(1)
-
-
-def log_in(http: requests.Session, sites, app: str = "municipal",
-           person: dict = demo_person) -> requests.Response:
-    """From the service's «ورود با پنجره ملی» through the provider's journey back to the
-    service; returns the service's answer to the callback (not followed)."""
-    start = http.get(sites[app] + "/login", allow_redirects=False, timeout=10)
-    assert start.status_code == 302
-    location = walk_login(http, start.headers["Location"], redirect_uri=sites[app] + "/callback",
-                          outbox=sites.outbox, person=person)
-    return http.get(location, allow_redirects=False, timeout=10)
-
-
-def give_email(http: requests.Session, sites, address: str = "ali@example.ir") -> None:
-    page = http.get(sites["municipal"] + "/email", timeout=10)
-    answer = http.post(sites["municipal"] + "/email", timeout=10, allow_redirects=False,
-                       data={"csrf_token": csrf_of(page), "email": address})
-    assert answer.status_code == 302
-
-
-def sessions_in(sites, app: str = "municipal") -> int:
-    engine = sites.apps[app].extensions["rp"].db.engine
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM login_sessions")).scalar_one()
 
 
 def test_first_login_fills_the_registration_from_the_provider_and_asks_only_the_email(sites):
@@ -99,7 +71,7 @@ def test_the_email_is_not_asked_again_on_a_later_login(sites):
     http = requests.Session()
     log_in(http, sites)
     give_email(http, sites)
-    logout_and_confirm(http, sites)
+    log_out(http, sites)
 
     again = requests.Session()  # another browser, a new provider session
     callback = log_in(again, sites)
@@ -107,20 +79,12 @@ def test_the_email_is_not_asked_again_on_a_later_login(sites):
     assert "service-profile" in again.get(sites["municipal"] + "/", timeout=10).text
 
 
-def logout_and_confirm(http: requests.Session, sites, app: str = "municipal") -> requests.Response:
-    """Log out at the service; the provider ends its session and comes back to the service."""
-    page = http.get(sites[app] + "/", timeout=10)
-    answer = http.post(sites[app] + "/logout", data={"csrf_token": csrf_of(page)}, timeout=10)
-    assert answer.url.rstrip("/") == sites[app], answer.url
-    return answer
-
-
 def test_logout_ends_the_session_here_and_at_the_provider(sites):
     http = requests.Session()
     log_in(http, sites)
     give_email(http, sites)
     cookie = http.cookies.get("municipal_session")
-    home = logout_and_confirm(http, sites)
+    home = log_out(http, sites)
     assert "خارج شدید" in home.text
     assert "citizen-name" not in home.text
     assert sessions_in(sites) == 0
@@ -198,10 +162,13 @@ def test_a_refused_login_is_explained_and_starts_nothing(sites):
 
 def test_english_pages_and_the_language_reaches_the_provider(sites):
     http = requests.Session()
+    assert fa("42580190") in http.get(sites["municipal"] + "/support", timeout=10).text
     switched = http.get(sites["municipal"] + "/lang/en?next=/support", timeout=10)
     assert switched.url == sites["municipal"] + "/support"
     assert 'lang="en" dir="ltr"' in switched.text
     assert "Support" in switched.text
+    # The same template, first shown in Persian, now has English digits.
+    assert "42580190" in switched.text and "from 8 to 17" in switched.text
     assert "//evil.example" not in http.get(
         sites["municipal"] + "/lang/fa?next=//evil.example", allow_redirects=False,
         timeout=10).headers["Location"]
