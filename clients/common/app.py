@@ -12,7 +12,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -71,7 +71,6 @@ class RPConfig:
     client_id: str
     client_secret: str
     base_url: str
-    database_url: str
     scope: str = "openid profile phone address national_id offline_access"
     session_hours: int = 8
     # Random per process unless given: a restart then logs everyone out (their rows remain
@@ -98,8 +97,7 @@ class RelyingParty:
                  session_model: type, seen_model: type,
                  after_login: Callable[[object], str | None] | None = None) -> None:
         issuer = config.issuer.rstrip("/")
-        self.config = RPConfig(**{**config.__dict__, "issuer": issuer,
-                                  "base_url": config.base_url.rstrip("/")})
+        self.config = replace(config, issuer=issuer, base_url=config.base_url.rstrip("/"))
         self.name = name
         self.db = database
         self.sessions = SessionStore(session_model, seen_model,
@@ -138,6 +136,9 @@ class RelyingParty:
     # --- the current login ---------------------------------------------------------------
 
     def _load_login(self) -> None:
+        if request.endpoint in {"static", "rp.static"}:
+            g.login = None  # a stylesheet or font needs no database lookup
+            return
         g.login = self.sessions.load(self.db.session, session.get("login"))
         if g.login is None:
             session.pop("login", None)
@@ -181,8 +182,12 @@ class RelyingParty:
             self.end()
             raise LoginEnded from error
         if token.get("id_token"):
-            # OIDC Core §12.2: a refreshed ID token must be about the same subject.
-            claims = self.provider.parse_id_token(token, nonce=None)
+            # OIDC Core §12.2: a refreshed ID token must be valid and about the same subject.
+            try:
+                claims = self.provider.parse_id_token(token, nonce=None)
+            except (AuthlibBaseError, JoseError) as error:
+                self.end()
+                raise LoginEnded from error
             if claims["sub"] != row.subject:
                 self.end()
                 raise LoginEnded
@@ -315,6 +320,10 @@ def _blueprint(rp: RelyingParty) -> Blueprint:
         except InvalidLogoutToken as error:
             log.warning("logout token refused: %s", error)
             return _backchannel_error(str(error))
+        except requests.RequestException as error:
+            # The provider's keys could not be read: say so plainly, not with a page.
+            log.warning("logout token unchecked: JWKS unreachable (%s)", type(error).__name__)
+            return _backchannel_error("provider keys unavailable", status=503)
         if not rp.sessions.first_use_of(rp.db.session, claims.jti,
                                         datetime.fromtimestamp(claims.expires_at)):
             log.warning("logout token replayed")
@@ -341,10 +350,11 @@ def _login_failed(reason: str):
                            message=message), 400
 
 
-def _backchannel_error(description: str):
+def _backchannel_error(description: str, status: int = 400):
     # BCL §2.8: 400, optionally with an OAuth-style error body.
-    response = jsonify({"error": "invalid_request", "error_description": description})
-    response.status_code = 400
+    error = "invalid_request" if status == 400 else "temporarily_unavailable"
+    response = jsonify({"error": error, "error_description": description})
+    response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
 

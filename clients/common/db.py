@@ -4,6 +4,8 @@ An app declares its models on its own ``DeclarativeBase`` (so that Alembic can l
 exactly that metadata) and hands the metadata here; one session per request, closed at its end.
 """
 
+from pathlib import Path
+
 from flask import Flask, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +41,13 @@ class Database:
         session = g.pop("rp_db_session", None)
         if session is not None:
             session.close()
+
+
+def instance_sqlite(app: Flask, name: str) -> str:
+    """The default database: ``NAME.sqlite`` in the app's instance folder."""
+    folder = Path(app.instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / (name + '.sqlite')}"
 
 
 def _sqlite_pragmas(connection, _record) -> None:

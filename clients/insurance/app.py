@@ -8,7 +8,6 @@ insurance booklet (دفترچه بیمه) requests with their status.
 """
 
 from functools import wraps
-from pathlib import Path
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -16,6 +15,7 @@ from flask_wtf import FlaskForm
 
 from clients.common import Database, RelyingParty, RPConfig
 from clients.common.app import current_login, current_rp
+from clients.common.db import instance_sqlite
 from clients.common.i18n import local_digits
 from clients.insurance import demo_data, records
 from clients.insurance.models import Base, InsuredPerson, LoginSession, SeenLogoutToken
@@ -31,12 +31,10 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     """The app (registered like the municipal one: ``/callback``, ``/logged-out``,
     ``/backchannel-logout``); ``demo`` fills an empty database with the demo records."""
     app = Flask(__name__)
-    if database_url is None:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        database_url = f"sqlite:///{Path(app.instance_path) / 'insurance.sqlite'}"
+    database_url = database_url or instance_sqlite(app, NAME)
     database = Database(database_url, Base.metadata)
     config = RPConfig(issuer=issuer, client_id=client_id, client_secret=client_secret,
-                      base_url=base_url, database_url=database_url, scope=SCOPE)
+                      base_url=base_url, scope=SCOPE)
     RelyingParty(app, config, name=NAME, database=database, session_model=LoginSession,
                  seen_model=SeenLogoutToken)
     if demo:

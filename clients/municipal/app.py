@@ -6,7 +6,6 @@ fields that form asked for come from the national login's claims, and the one it
 """
 
 from functools import wraps
-from pathlib import Path
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -15,6 +14,7 @@ from wtforms import StringField
 
 from clients.common import Database, RelyingParty, RPConfig
 from clients.common.app import current_login, current_rp
+from clients.common.db import instance_sqlite
 from clients.municipal import citizens
 from clients.municipal.models import Base, Citizen, LoginSession, SeenLogoutToken
 
@@ -29,11 +29,9 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     """The app, registered at the provider with ``base_url`` + ``/callback`` (redirect),
     ``/logged-out`` (post-logout redirect) and ``/backchannel-logout`` (back-channel logout)."""
     app = Flask(__name__)
-    if database_url is None:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        database_url = f"sqlite:///{Path(app.instance_path) / 'municipal.sqlite'}"
+    database_url = database_url or instance_sqlite(app, NAME)
     config = RPConfig(issuer=issuer, client_id=client_id, client_secret=client_secret,
-                      base_url=base_url, database_url=database_url, scope=SCOPE)
+                      base_url=base_url, scope=SCOPE)
     RelyingParty(app, config, name=NAME, database=Database(database_url, Base.metadata),
                  session_model=LoginSession, seen_model=SeenLogoutToken,
                  after_login=_after_login)

@@ -65,3 +65,17 @@ def test_demo_starts_every_app_and_says_whom_to_log_in_as(demo):
     single_sign_on(http, sites, "insurance")
     assert "1234567890".translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")) in http.get(
         sites["insurance"] + "/", timeout=10).text
+
+
+@pytest.mark.parametrize("name", ["municipal", "insurance"])
+def test_each_service_runs_alone_with_its_options(name):
+    shown = subprocess.run([sys.executable, "-m", f"clients.{name}", "--help"],
+                           capture_output=True, text=True, timeout=60)
+    for option in ("--issuer", "--client-id", "--client-secret", "--host", "--port",
+                   "--base-url", "--database-url"):
+        assert option in shown.stdout
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(name.upper() + "_")}
+    refused = subprocess.run([sys.executable, "-m", f"clients.{name}"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and f"{name.upper()}_CLIENT_SECRET" in refused.stderr

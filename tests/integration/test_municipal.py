@@ -187,6 +187,11 @@ def test_unknown_pages_and_an_unreachable_provider_are_persian_pages(tmp_path):
     assert missing.status_code == 404 and "صفحه مورد نظر یافت نشد" in missing.text
     down = client.get("/login")
     assert down.status_code == 502 and "ارتباط با پنجره ملی" in down.text
+    # A logout token that cannot be checked (no keys) is answered as an API, not a page.
+    token = pyjwt.encode({"sub": "x"}, "k" * 32, algorithm="HS256", headers={"kid": "k1"})
+    unchecked = client.post("/backchannel-logout", data={"logout_token": token})
+    assert unchecked.status_code == 503
+    assert unchecked.json["error"] == "temporarily_unavailable"
     engine = create_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
     with engine.connect() as conn:  # the service's own database, created on start
         tables = {row[0] for row in conn.execute(text(
