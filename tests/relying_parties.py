@@ -30,10 +30,11 @@ class Sites:
 
 
 @contextmanager
-def running_services(tmp_path: Path, *, services: bool = False,
+def running_services(tmp_path: Path, *, database_url: str | None = None,
                      names: tuple[str, ...] | None = None) -> Iterator[Sites]:
-    """The provider (embedded, or on PostgreSQL + Redis with ``services``) and the named demo
-    apps (all by default), each with its own SQLite database under ``tmp_path``."""
+    """The provider (embedded, or with ``database_url`` on that PostgreSQL database and the
+    tests' Redis) and the named demo apps (all by default), each with its own SQLite database
+    under ``tmp_path``."""
     from idp import create_app
     from idp.settings import load_settings
 
@@ -43,8 +44,10 @@ def running_services(tmp_path: Path, *, services: bool = False,
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     secrets_ = {app.name: secrets.token_urlsafe(24) for app in chosen}
     # The same citizen logs in more than once a minute: no SMS cool-down between logins.
-    config = write_config(tmp_path, port=provider_port, services=services,
-                          extra={"otp": {"resend_cooldown_seconds": 0}},
+    extra: dict = {"otp": {"resend_cooldown_seconds": 0}}
+    if database_url:
+        extra["database"] = {"url": database_url}
+    config = write_config(tmp_path, port=provider_port, services=bool(database_url), extra=extra,
                           clients=[app.registration(urls[app.name], secrets_[app.name])
                                    for app in chosen])
     settings = load_settings(config, environ={})

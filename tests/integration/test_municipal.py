@@ -25,7 +25,10 @@ from clients.common.backchannel import BACKCHANNEL_EVENT
 
 @pytest.fixture(params=["embedded", "services"])
 def sites(request, tmp_path):
-    with running_services(tmp_path, services=request.param == "services") as running:
+    # On PostgreSQL: the run's scratch database (tests/conftest.py), not the shared one.
+    database_url = (request.getfixturevalue("services_database")
+                    if request.param == "services" else None)
+    with running_services(tmp_path, database_url=database_url) as running:
         yield running
 
 
