@@ -41,6 +41,7 @@ def test_single_sign_on_from_municipal_into_insurance_shows_no_form(sites):
     assert fa("1234567890") in page  # his insurance number
     assert "شرکت نمونه‌سازان آزمایشی" in page  # his current employer
     assert demo_person["family_name"] in page
+    assert "بیمه شده گرامی:" in page  # the insurer's own salutation (seed 001)
 
 
 def test_history_by_employer_and_month(sites):
