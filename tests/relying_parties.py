@@ -2,6 +2,7 @@
 registered as ``idp demo`` registers them (clients/demo.py): shared by the integration and
 browser tests of the services."""
 
+import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import requests
 from live import demo_person, free_port, serve, walk_login, write_config
 from sqlalchemy import text
@@ -47,6 +49,8 @@ def running_services(tmp_path: Path, *, database_url: str | None = None,
     extra: dict = {"otp": {"resend_cooldown_seconds": 0}}
     if database_url:
         extra["database"] = {"url": database_url}
+        # The tests' Redis database: earlier tests' cool-downs and journeys must not leak in.
+        redis.Redis.from_url(os.environ["IDP_TEST_REDIS_URL"]).flushdb()
     config = write_config(tmp_path, port=provider_port, services=bool(database_url), extra=extra,
                           clients=[app.registration(urls[app.name], secrets_[app.name])
                                    for app in chosen])
