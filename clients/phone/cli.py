@@ -256,9 +256,8 @@ def devices(obj: Context, as_json: bool) -> None:
         obj.say("devices.header")
         for device in found:
             mine = device.get("device_id") == own
-            obj.say("devices.row", mark="*" if mine else "-",
-                    name=f"{device.get('display_name')}"
-                         + (f" {text(obj.lang, 'devices.this')}" if mine else ""),
+            obj.say("devices.row", mark="*" if mine else "-", name=device.get("display_name"),
+                    this=f" {text(obj.lang, 'devices.this')}" if mine else "",
                     platform=device.get("platform"), device_id=device.get("device_id"),
                     created=when(obj.lang, device.get("created_at")),
                     used=when(obj.lang, device.get("last_used_at")))

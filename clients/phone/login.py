@@ -141,6 +141,7 @@ class Control:
     options: list[tuple[str, str, bool]] = field(default_factory=list)  # value, text, selected
     id: str = ""
     legend: str = ""
+    invalid: bool = False        # aria-invalid: the provider refused this field's value
 
 
 @dataclass
@@ -191,10 +192,12 @@ class Page(HTMLParser):
         elif tag == "input":
             self._form.controls.append(Control(
                 a.get("type", "text").lower(), a.get("name", ""), a.get("value", ""),
-                id=a.get("id", ""), legend=self._legend))
+                id=a.get("id", ""), legend=self._legend,
+                invalid=a.get("aria-invalid") == "true"))
         elif tag == "select":
             self._form.controls.append(Control("select", a.get("name", ""), id=a.get("id", ""),
-                                               legend=self._legend))
+                                               legend=self._legend,
+                                               invalid=a.get("aria-invalid") == "true"))
         elif tag == "option" and self._form.controls:
             self._option = [a.get("value"), [], "selected" in a]
         elif tag == "button" and a.get("type", "submit") == "submit":
@@ -313,19 +316,23 @@ class Browser:
         if self.tries[step] > MAX_TRIES_PER_STEP:
             raise PhoneError("login.refused", Exit.LOGIN_FAILED,
                              text="؛ ".join(page.messages) or page.title or step)
-        retry = self.tries[step] > 1
+        # Shown again: ask anew what the page marks invalid (every typed field when it marks
+        # none); keep the rest.
+        again = self.tries[step] > 1
+        marked = any(c.invalid for c in form.controls)
         data: dict[str, str] = {}
         buttons = [c for c in form.controls if c.kind == "button" and c.name]
         for control in form.controls:
             if not control.name or control.kind in ("button", "submit", "reset", "image",
                                                     "checkbox", "radio"):
                 continue
+            retry = again and (control.invalid or not marked)
             data[control.name] = self._fill(control, url, form, retry)
         if buttons:
             name = buttons[0].name
             choices = [(b.value, b.label or b.value) for b in buttons if b.name == name]
             given = self.answers.given(name)
-            data[name] = given if given is not None and not retry else \
+            data[name] = given if given is not None and not again else \
                 self.prompter.ask(buttons[0].legend or page.title, choices)
         return self.http.post(action, data=data, allow_redirects=False, timeout=self.timeout)
 

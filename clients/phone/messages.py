@@ -57,8 +57,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "The one-time code was read from the SMS outbox."),
     "login.otp_missing": ("رمز یکبار مصرفی برای {mobile} در «{path}» پیدا نشد.",
                           "No one-time code for {mobile} in {path}."),
-    "login.error_answer": ("سامانه ورود را رد کرد: {error} {description}",
-                           "The provider refused the login: {error} {description}"),
+    "login.error_answer": ("سامانه ورود را رد کرد.", "The provider refused the login."),
     "login.state_mismatch": ("پاسخ ورود به این درخواست تعلق ندارد (state نادرست).",
                              "The login answer does not belong to this request (state)."),
     "login.iss_mismatch": ("پاسخ ورود از صادرکننده دیگری است (iss نادرست).",
@@ -109,9 +108,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # devices
     "devices.none": ("دستگاه فعالی نیست.", "No active devices."),
     "devices.header": ("دستگاه‌های جفت شده:", "Paired devices:"),
-    "devices.row": ("{mark} {name} ({platform}) — شناسه {device_id}\n"
+    "devices.row": ("{mark} {name} ({platform}){this} — شناسه {device_id}\n"
                     "    جفت شده: {created}   آخرین استفاده: {used}",
-                    "{mark} {name} ({platform}) — id {device_id}\n"
+                    "{mark} {name} ({platform}){this} — id {device_id}\n"
                     "    paired: {created}   last used: {used}"),
     "devices.this": ("(همین دستگاه)", "(this device)"),
     "devices.never": ("هرگز", "never"),
@@ -146,10 +145,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "{issuer}"),
     "net.issuer_mismatch": ("سند کشف سامانه صادرکننده دیگری را نام می‌برد: {found}",
                             "The provider's discovery document names another issuer: {found}"),
-    "session.ended": ("اعتبار ورود این برنامه تمام شده یا لغو شده است ({error}). دوباره "
+    "session.ended": ("اعتبار ورود این برنامه تمام شده یا لغو شده است. دوباره "
                       "«idp-phone pair» را اجرا کنید.",
-                      "This app's login has ended or was revoked ({error}). Run "
-                      "“idp-phone pair” again."),
+                      "This app's login has ended or was revoked. Run “idp-phone pair” "
+                      "again."),
     "api.error": ("{text} (کد خطا: {error}{description})",
                   "{text} (error code: {error}{description})"),
     # what each API error code means to the citizen
@@ -196,14 +195,13 @@ class PhoneError(Exception):
     provider answered one, the error code and description of its JSON or OAuth error."""
 
     def __init__(self, key: str, exit_code: Exit, *, error: str | None = None,
-                 description: str | None = None, status: int | None = None,
-                 **params: object) -> None:
+                 description: str | None = None, **params: object) -> None:
         super().__init__(key, error)
         self.key = key
         self.exit_code = exit_code
         self.error = error
         self.description = description
-        self.status = status
+        self.status = params.get("status")   # the HTTP status, when there was an answer
         self.params = params
 
     def message(self, lang: str) -> str:

@@ -17,6 +17,7 @@ from phone_double import PhoneApiDouble
 from clients.phone.app import Phone
 from clients.phone.cli import main
 from clients.phone.login import Answers, OutboxCodes
+from clients.phone.messages import Exit, PhoneError
 
 REDIRECT_URI = "http://127.0.0.1/idp-phone/callback"
 # The provider of this branch does not know the device scopes yet; the double does not ask.
@@ -35,6 +36,8 @@ def provider(tmp_path, key_folder, monkeypatch):
     shutil.copytree(key_folder, tmp_path / "keys", dirs_exist_ok=True)
     config = write_config(tmp_path, port=port, captcha=True, clients=[{
         "client_id": "phone-app", "name": "دولت همراه", "public": True, "first_party": True,
+        "redirect_uris": [REDIRECT_URI], "scope": SCOPE}, {
+        "client_id": "other-app", "name": "برنامه دیگر", "public": True,
         "redirect_uris": [REDIRECT_URI], "scope": SCOPE}])
     app = create_app(load_settings(config))
     jwks = jwt.PyJWKSet.from_dict(app.test_client().get("/jwks.json").get_json())
@@ -112,14 +115,28 @@ def test_pair_on_the_command_line_in_persian(provider, tmp_path):
     assert again.exit_code == 2 and "از قبل" in again.output
 
 
-def test_a_wrong_captcha_is_asked_again_and_no_input_fails_clearly(provider, tmp_path):
-    issuer, _, outbox = provider
+def test_a_wrong_captcha_is_asked_again(provider, tmp_path):
+    issuer, double, outbox = provider
+    person = demo_person
     result = CliRunner().invoke(main, [
         "--lang", "en", "--state", str(tmp_path / "s.json"), "pair", "--issuer", issuer,
         "--client-id", "phone-app", "--redirect-uri", REDIRECT_URI, "--scope", SCOPE,
-        "--mobile", demo_person["mobile"], "--outbox", str(outbox)], input="22222\n")
-    assert result.exit_code == 1 or result.exit_code == 5, result.output
-    assert "The provider says:" in result.output   # the page's own message was shown
+        "--mobile", person["mobile"], "--national-code", person["national_code"],
+        "--birth-date", "1360/1/1", "--outbox", str(outbox)], input="22222\n55555\n")
+    assert result.exit_code == 0, result.output
+    # The page's own message was shown before the captcha was asked again.
+    assert "The provider says: The security code entered is not correct" in result.output
+    assert len(double.devices) == 1
+
+
+def test_without_a_terminal_a_question_fails_clearly(provider, tmp_path):
+    issuer, double, _ = provider
+    phone = Phone(tmp_path / "state.json")
+    with pytest.raises(PhoneError) as caught:
+        phone.pair(issuer, "phone-app", redirect_uri=REDIRECT_URI, scope=SCOPE,
+                   answers=Answers(mobile=demo_person["mobile"]))
+    assert caught.value.exit_code == Exit.LOGIN_FAILED
+    assert "کد امنیتی" in caught.value.message("en") and not double.devices
 
 
 def test_a_client_the_provider_does_not_know_stops_the_login(provider, tmp_path):
@@ -128,3 +145,17 @@ def test_a_client_the_provider_does_not_know_stops_the_login(provider, tmp_path)
                                        "pair", "--issuer", issuer, "--client-id", "nobody"])
     assert result.exit_code == 5, result.output
     assert "The login failed" in result.output
+
+
+def test_a_consent_page_is_answered_and_a_denial_is_the_providers_error(provider, tmp_path):
+    issuer, double, outbox = provider
+    person = demo_person
+    phone = Phone(tmp_path / "state.json")
+    with pytest.raises(PhoneError) as caught:
+        phone.pair(issuer, "other-app", redirect_uri=REDIRECT_URI, scope=SCOPE,
+                   answers=Answers(mobile=person["mobile"], national_code=person["national_code"],
+                                   birth=person["birth"], otp=OutboxCodes(outbox),
+                                   captcha=lambda image: "55555", fields={"decision": "deny"}))
+    assert caught.value.exit_code == Exit.LOGIN_FAILED
+    assert caught.value.error == "access_denied"
+    assert not double.devices and not (tmp_path / "state.json").exists()
