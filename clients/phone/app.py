@@ -440,8 +440,13 @@ class Phone:
             "jti": b64url(secrets.token_bytes(16))}
         if nm is not None:
             payload["nm"] = nm
-        return sign(ECKey.import_key(device.private_jwk),
+        return sign(self.device_key(),
                     {"alg": "ES256", "typ": "qr-approval+jwt", "kid": device.kid}, payload)
+
+    def device_key(self) -> ECKey:
+        """The paired device's private key (for test tools that sign their own variants)."""
+        _, device = self._paired()
+        return ECKey.import_key(device.private_jwk)
 
     def decide(self, scan: Scan, approve: bool, *, nm: int | None = None) -> str:
         """Sign and send the decision (``POST /api/qr/approve``); returns the provider's

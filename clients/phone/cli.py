@@ -23,7 +23,7 @@ from clients.phone.app import (
     default_display_name,
 )
 from clients.phone.login import Answers, OutboxCodes, Prompter, parse_birth
-from clients.phone.messages import Exit, PhoneError, digits, text
+from clients.phone.messages import MESSAGES, Exit, PhoneError, digits, printable, text
 
 # Citizens read times on the Iranian clock, wherever the app runs.
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -71,7 +71,7 @@ def when(lang: str, value: object) -> str:
             moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
-        return str(value)
+        return printable(value)
     local = moment.astimezone(TEHRAN)
     if lang == "en":
         return local.strftime("%Y-%m-%d %H:%M:%S (Tehran)")
@@ -168,18 +168,22 @@ def pair(obj: Context, issuer: str, client_id: str, redirect_uri: str, scope: st
 
 
 def _show(obj: Context, scan: Scan) -> None:
-    context, lang = scan.context, obj.lang
+    lang = obj.lang
+    context = {key: printable(value) for key, value in scan.context.items()
+               if isinstance(value, str | int | float) and not isinstance(value, bool)}
     click.echo(f"— {text(lang, 'scan.title')} —")
     client = context.get("client_name_fa") or context.get("client_name") or \
         context.get("client_id")
     obj.say("scan.client", value=client or "?")
     obj.say("scan.browser", value=context.get("browser") or "?")
-    obj.say("scan.created", value=when(lang, context.get("created_at")))
-    place = "، ".join(str(context[k]) for k in ("ip_city", "ip_country") if context.get(k))
+    obj.say("scan.created", value=when(lang, scan.context.get("created_at")))
+    place = "، ".join(context[k] for k in ("ip_city", "ip_country") if context.get(k))
     if place:
         obj.say("scan.place", value=place)
-    if context.get("proximity"):
-        obj.say("scan.proximity", value=context["proximity"])
+    proximity = context.get("proximity")
+    if proximity:
+        key = f"proximity.{proximity}"
+        obj.say("scan.proximity", value=text(lang, key) if key in MESSAGES else proximity)
     obj.say("scan.warning")
     left = scan.approve_by - int(obj.phone.clock())
     if left > 0:
@@ -256,9 +260,11 @@ def devices(obj: Context, as_json: bool) -> None:
         obj.say("devices.header")
         for device in found:
             mine = device.get("device_id") == own
-            obj.say("devices.row", mark="*" if mine else "-", name=device.get("display_name"),
+            obj.say("devices.row", mark="*" if mine else "-",
+                    name=printable(device.get("display_name")),
                     this=f" {text(obj.lang, 'devices.this')}" if mine else "",
-                    platform=device.get("platform"), device_id=device.get("device_id"),
+                    platform=printable(device.get("platform")),
+                    device_id=printable(device.get("device_id")),
                     created=when(obj.lang, device.get("created_at")),
                     used=when(obj.lang, device.get("last_used_at")))
 

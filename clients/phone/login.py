@@ -20,7 +20,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-from clients.phone.messages import Exit, PhoneError
+import requests
+
+from clients.phone.messages import Exit, PhoneError, printable
 
 MAX_PAGES = 40
 MAX_TRIES_PER_STEP = 3
@@ -245,14 +247,11 @@ class Page(HTMLParser):
 # --- walking the pages ---------------------------------------------------------------------
 
 
-TEXT_INPUTS = {"text", "tel", "number", "email", "password", "search", ""}
-
-
 @dataclass
 class Browser:
     """One login through the pages, with ``http`` (a ``requests.Session``) as the browser."""
 
-    http: object
+    http: requests.Session
     issuer: str
     redirect_uri: str
     answers: Answers
@@ -288,7 +287,8 @@ class Browser:
             # A step shown again with its errors answers 422 (issue 2): it is asked again.
             if response.status_code not in (200, 422) or not any(
                     form.method == "post" for form in page.forms):
-                said = "؛ ".join(page.messages) or page.title or f"HTTP {response.status_code}"
+                said = printable("؛ ".join(page.messages) or page.title or
+                                 f"HTTP {response.status_code}")
                 raise PhoneError("login.refused", Exit.LOGIN_FAILED, text=said,
                                  status=response.status_code)
             response = self._submit(response.url, page)
@@ -310,9 +310,9 @@ class Browser:
         step = urlsplit(action).path
         self.tries[step] = self.tries.get(step, 0) + 1
         if page.title:
-            self.prompter.say(self.say_text("login.step", title=page.title))
+            self.prompter.say(self.say_text("login.step", title=printable(page.title)))
         for message in page.messages:
-            self.prompter.say(self.say_text("login.page_error", text=message))
+            self.prompter.say(self.say_text("login.page_error", text=printable(message)))
         if self.tries[step] > MAX_TRIES_PER_STEP:
             raise PhoneError("login.refused", Exit.LOGIN_FAILED,
                              text="؛ ".join(page.messages) or page.title or step)

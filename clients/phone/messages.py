@@ -4,9 +4,13 @@ A small catalogue of its own: the app is a separate program from the provider an
 Flask-Babel; each message is a pair (Persian, English) formatted with ``str.format``.
 """
 
+import unicodedata
 from enum import IntEnum
 
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+# Bidi embeddings, overrides and isolates: in text from the provider they could make the screen
+# say something else than the bytes (a service name shown reversed). ZWNJ and the marks stay.
+BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 class Exit(IntEnum):
@@ -85,6 +89,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scan.created": ("زمان درخواست: {value}", "Requested at: {value}"),
     "scan.place": ("محل: {value}", "Location: {value}"),
     "scan.proximity": ("نزدیکی: {value}", "Proximity: {value}"),
+    "proximity.same-network": ("همان شبکه رایانه", "the same network as the computer"),
+    "proximity.same-country": ("همان کشور", "the same country"),
+    "proximity.mismatch": ("دور از این گوشی — اگر خودتان پشت آن رایانه نیستید، رد کنید!",
+                           "far from this phone — deny unless you are at that computer!"),
+    "proximity.unknown": ("نامعلوم", "unknown"),
     "scan.warning": ("فقط وقتی تأیید کنید که خودتان همین حالا جلوی این رایانه هستید و خودتان "
                      "سامانه را باز کرده‌اید. هرگز پیوندی را که برایتان فرستاده‌اند تأیید نکنید.",
                      "Approve only if you are in front of this computer right now and opened "
@@ -173,6 +182,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.not_found": ("پیدا نشد.", "Not found."),
     "error.rate_limited": ("درخواست‌ها بیش از حد مجاز است؛ کمی بعد دوباره تلاش کنید.",
                            "Too many requests; try again a little later."),
+    "error.slow_down": ("درخواست‌ها بیش از حد مجاز است؛ کمی بعد دوباره تلاش کنید.",
+                        "Too many requests; try again a little later."),
+    "error.invalid_request": ("درخواست این برنامه پذیرفته نشد.",
+                              "The provider did not accept the app's request."),
+    "error.temporarily_unavailable": ("سامانه موقتا در دسترس نیست؛ کمی بعد دوباره تلاش کنید.",
+                                      "The provider is unavailable for now; try again a "
+                                      "little later."),
     "error.other": ("سامانه درخواست را نپذیرفت.", "The provider refused the request."),
 }
 
@@ -182,6 +198,13 @@ def text(lang: str, key: str, **params: object) -> str:
     persian, english = MESSAGES[key]
     template = english if lang == "en" else persian
     return template.format(**params)
+
+
+def printable(value: object) -> str:
+    """Text from the provider as it may reach the terminal: no control characters (escape
+    sequences), no bidi overrides; on one line."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c
+                   for c in str(value) if c not in BIDI_CONTROLS)
 
 
 def digits(lang: str, value: object) -> str:
@@ -209,9 +232,10 @@ class PhoneError(Exception):
         said = text(lang, self.key, **self.params)
         if not self.error:
             return said
-        detail = f"، {self.description}" if lang != "en" and self.description else (
-            f", {self.description}" if self.description else "")
-        return text(lang, "api.error", text=said, error=self.error, description=detail)
+        separator = ", " if lang == "en" else "، "
+        detail = separator + printable(self.description) if self.description else ""
+        return text(lang, "api.error", text=said, error=printable(self.error),
+                    description=detail)
 
     def __str__(self) -> str:
         return self.message("en")

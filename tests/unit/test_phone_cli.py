@@ -55,13 +55,15 @@ def qr_png(path, *texts, scale=4):
 
 
 def test_scan_an_image_and_approve(double, state, tmp_path):
-    qid = double.new_qr(client_name="سامانه شهرداری تهران", browser="Firefox 133 / Linux")
+    qid = double.new_qr(client_name="سامانه شهرداری تهران", browser="Firefox 133 / Linux",
+                        proximity="mismatch")
     image = qr_png(tmp_path / "screen.png", f"{double.issuer}/q/1/{qid}")
     result = run(state, "scan", str(image), "--yes")
     assert result.exit_code == 0, result.output
     assert "سامانه: سامانه شهرداری تهران" in result.output
     assert "مرورگر: Firefox 133 / Linux" in result.output
     assert "زمان درخواست: ۱۴" in result.output          # a Jalali year, Persian digits
+    assert "نزدیکی: دور از این گوشی" in result.output
     assert "ورود تأیید شد" in result.output
     assert double.qrs[qid].state == "approved"
 
@@ -232,3 +234,13 @@ def test_help():
     assert result.exit_code == 0 and "Exit codes" in result.output
     for command in ("pair", "scan", "devices", "unpair", "status"):
         assert CliRunner().invoke(main, [command, "--help"]).exit_code == 0
+
+
+def test_text_from_the_provider_cannot_drive_the_terminal(double, state):
+    qid = double.new_qr(client_name="بانک\u202e\x1b[2Jملی", browser="Chrome\x1b]0;x\x07")
+    result = run(state, "scan", f"{double.issuer}/q/1/{qid}", "--no")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "بانک [2Jملی" in result.output
+    # The signature is still over the exact bytes the provider sent.
+    assert double.qrs[qid].state == "denied"
