@@ -400,7 +400,7 @@ class Phone:
             return parse_login_url(url, state.issuer)
         except BadQr as exc:
             raise PhoneError("scan.bad_qr", Exit.BAD_QR, issuer=state.issuer,
-                             reason=exc.reason) from exc
+                             reason=exc.explain(self.lang)) from exc
 
     def scan(self, qid: str) -> Scan:
         """Claim the code for this device (``POST /api/qr/scan``) and read its context."""

@@ -11,16 +11,26 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from clients.phone.messages import text
+
 QID = re.compile(r"[A-Za-z0-9_-]{22}", re.ASCII)
 PATH = "/q/1/"
 
 
 class BadQr(ValueError):
-    """Not a login code of this issuer; ``reason`` says which part is wrong (in English)."""
+    """Not a login code of this issuer: ``key`` names the part that is wrong (a message of
+    ``clients.phone.messages``, ``qr.<key>``), ``params`` fill it in."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+    def explain(self, lang: str) -> str:
+        return text(lang, f"qr.{self.key}", **self.params)
+
+    @property
+    def reason(self) -> str:
+        return self.explain("en")
 
 
 def login_prefix(issuer: str) -> str:
@@ -33,37 +43,37 @@ def parse_login_url(url: str, issuer: str) -> str:
     prefix = login_prefix(issuer)
     if url.startswith(prefix) and QID.fullmatch(url[len(prefix):]):
         return url[len(prefix):]
-    raise BadQr(_why(url, issuer))
+    raise _why(url, issuer)
 
 
-def _why(url: str, issuer: str) -> str:
+def _why(url: str, issuer: str) -> BadQr:
     """Which part of a refused URL differs, to tell the citizen (the decision is made above)."""
     if not url.isascii() or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in url):
-        return "non-ASCII, space or control characters"
+        return BadQr("characters")
     if any(c in url for c in "\\%"):
-        return "backslash or percent-escape"
+        return BadQr("escape")
     try:
         got, want = urlsplit(url), urlsplit(issuer)
         port, wanted_port = got.port, want.port
     except ValueError:
-        return "not a URL"
+        return BadQr("not_url")
     if got.scheme != want.scheme:
-        return f"scheme {got.scheme or '(none)'!r} instead of {want.scheme!r}"
+        return BadQr("scheme", got=got.scheme or "-", want=want.scheme)
     if got.username is not None or got.password is not None:
-        return "user information before the host"
+        return BadQr("userinfo")
     if got.hostname != want.hostname or port != wanted_port or got.netloc != want.netloc:
-        return f"host {got.netloc!r} instead of {want.netloc!r}"
+        return BadQr("host", got=got.netloc or "-", want=want.netloc)
     if got.query or "?" in url:
-        return "a query string"
+        return BadQr("query")
     if got.fragment or "#" in url:
-        return "a fragment"
+        return BadQr("fragment")
     expected_path = urlsplit(login_prefix(issuer)).path
     if not got.path.startswith(expected_path):
-        return f"path {got.path!r} is not {expected_path}QID"
+        return BadQr("path", got=got.path or "/", want=expected_path)
     rest = got.path[len(expected_path):]
     if "/" in rest or ";" in rest:
-        return "extra path segments"
-    return f"the code is {len(rest)} characters, not 22 base64url characters"
+        return BadQr("extra_path")
+    return BadQr("qid", count=len(rest))
 
 
 def decode_image(path: str | Path) -> list[str]:
