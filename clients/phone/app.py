@@ -249,14 +249,14 @@ class Phone:
         document = self.discover(issuer)
         verifier, challenge = pkce_pair()
         request_state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        answers = answers or Answers()
+        # The mobile is the login hint the provider pre-fills (SPEC §4: login_hint).
+        hint = {"login_hint": answers.mobile} if answers.mobile else {}
         url = authorization_url(
             document["authorization_endpoint"], response_type="code", client_id=client_id,
             redirect_uri=redirect_uri, scope=scope, state=request_state, nonce=nonce,
             code_challenge=challenge, code_challenge_method="S256",
-            ui_locales="en" if self.lang == "en" else "fa")
-        answers = answers or Answers()
-        if answers.mobile:
-            url += "&" + "login_hint=" + requests.utils.quote(answers.mobile)
+            ui_locales="en" if self.lang == "en" else "fa", **hint)
         browser = Browser(self.http, issuer, redirect_uri, answers, self.prompter,
                           self.state_path.parent / "captcha.png",
                           lambda key, **kw: text(self.lang, key, **kw), timeout=self.timeout)
@@ -270,8 +270,10 @@ class Phone:
         params = redirect_params(landed)
         if params.get("state") != request_state:
             raise PhoneError("login.state_mismatch", Exit.LOGIN_FAILED)
-        # RFC 9207 §2.4: an authorization response naming another issuer is refused.
-        if "iss" in params and params["iss"] != issuer:
+        # RFC 9207 §2.4: a response naming another issuer is refused, and so is one without
+        # iss from a provider that says it sends it.
+        promised = document.get("authorization_response_iss_parameter_supported") is True
+        if params.get("iss", issuer if not promised else None) != issuer:
             raise PhoneError("login.iss_mismatch", Exit.LOGIN_FAILED)
         if "error" in params:
             raise PhoneError("login.error_answer", Exit.LOGIN_FAILED, error=params["error"],
@@ -280,7 +282,9 @@ class Phone:
             "grant_type": "authorization_code", "code": params.get("code", ""),
             "redirect_uri": redirect_uri, "client_id": client_id, "code_verifier": verifier})
         if response.status_code != 200:
-            raise self._refused(response)
+            refused = self._refused(response)
+            refused.exit_code = Exit.LOGIN_FAILED
+            raise refused
         answer = self._json(response)
         tokens = self._tokens(answer)
         claims = self._verify_id_token(answer.get("id_token"), document, issuer, client_id,
