@@ -174,8 +174,10 @@ def _show(obj: Context, scan: Scan) -> None:
     click.echo(f"— {text(lang, 'scan.title')} —")
     client = context.get("client_name_fa") or context.get("client_name") or \
         context.get("client_id")
-    obj.say("scan.client", value=client or "?")
-    obj.say("scan.browser", value=context.get("browser") or "?")
+    unknown = text(lang, "scan.unknown")
+    obj.say("scan.client", value=client or unknown)
+    browser = context.get("browser")
+    obj.say("scan.browser", value=unknown if browser in (None, "", "unknown") else browser)
     obj.say("scan.created", value=when(lang, scan.context.get("created_at")))
     place = "، ".join(context[k] for k in ("ip_city", "ip_country") if context.get(k))
     if place:

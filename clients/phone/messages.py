@@ -107,6 +107,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "proximity.mismatch": ("دور از این گوشی — اگر خودتان پشت آن رایانه نیستید، رد کنید!",
                            "far from this phone — deny unless you are at that computer!"),
     "proximity.unknown": ("نامعلوم", "unknown"),
+    "scan.unknown": ("نامعلوم", "unknown"),
     "scan.warning": ("فقط وقتی تأیید کنید که خودتان همین حالا جلوی این رایانه هستید و خودتان "
                      "سامانه را باز کرده‌اید. هرگز پیوندی را که برایتان فرستاده‌اند تأیید نکنید.",
                      "Approve only if you are in front of this computer right now and opened "
