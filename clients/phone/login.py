@@ -183,7 +183,8 @@ class Page(HTMLParser):
         elif tag == "h1":
             self._text.append(("h1", []))
         elif tag in ("p", "div") and ({"alert", "field-error"} & set(classes)):
-            self._text.append(("message", []))
+            # A hidden alert (shown by a script when a countdown ends) is not said.
+            self._text.append(("hidden" if "hidden" in a else "message", []))
         elif tag == "label":
             self._label_for = a.get("for", "")
             self._text.append(("label", []))
@@ -226,9 +227,9 @@ class Page(HTMLParser):
             self._form.controls[-1].options.append(
                 (words if value is None else value, words, selected))
             self._option = None
-        kinds = {"h1": "h1", "p": "message", "div": "message", "label": "label",
-                 "legend": "legend", "button": "button"}
-        if tag in kinds and self._text and self._text[-1][0] == kinds[tag]:
+        kinds = {"h1": ("h1",), "p": ("message", "hidden"), "div": ("message", "hidden"),
+                 "label": ("label",), "legend": ("legend",), "button": ("button",)}
+        if tag in kinds and self._text and self._text[-1][0] in kinds[tag]:
             kind, parts = self._text.pop()
             words = " ".join("".join(parts).split())
             if kind == "h1":
@@ -304,7 +305,7 @@ class Browser:
             return posts[0]
         raise PhoneError("login.no_form", Exit.LOGIN_FAILED, url=path)
 
-    def _submit(self, url: str, page: Page):
+    def _submit(self, url: str, page: Page) -> requests.Response:
         form = self._form_of(url, page)
         action = urljoin(url, form.action)
         step = urlsplit(action).path
@@ -315,7 +316,7 @@ class Browser:
             self.prompter.say(self.say_text("login.page_error", text=printable(message)))
         if self.tries[step] > MAX_TRIES_PER_STEP:
             raise PhoneError("login.refused", Exit.LOGIN_FAILED,
-                             text="؛ ".join(page.messages) or page.title or step)
+                             text=printable("؛ ".join(page.messages) or page.title or step))
         # Shown again: ask anew what the page marks invalid (every typed field when it marks
         # none); keep the rest.
         again = self.tries[step] > 1
@@ -333,12 +334,13 @@ class Browser:
             choices = [(b.value, b.label or b.value) for b in buttons if b.name == name]
             given = self.answers.given(name)
             data[name] = given if given is not None and not again else \
-                self.prompter.ask(buttons[0].legend or page.title, choices)
+                self.prompter.ask(printable(buttons[0].legend or page.title),
+                                  [(value, printable(shown)) for value, shown in choices])
         return self.http.post(action, data=data, allow_redirects=False, timeout=self.timeout)
 
     def _label(self, control: Control) -> str:
         label = control.label or control.name
-        return f"{control.legend} — {label}" if control.legend else label
+        return printable(f"{control.legend} — {label}" if control.legend else label)
 
     def _fill(self, control: Control, url: str, form: Form, retry: bool) -> str:
         if control.kind == "hidden":
@@ -359,10 +361,11 @@ class Browser:
             chosen = [value for value, _, selected in control.options if selected and value]
             if chosen and not retry:
                 return chosen[0]
-            return self.prompter.ask(label, [(v, t) for v, t, _ in control.options if v])
+            return self.prompter.ask(label, [(v, printable(t)) for v, t, _ in control.options
+                                             if v])
         if control.value and not retry:
             # Pre-filled by the provider (the postal code to confirm): shown, then kept.
-            self.prompter.say(f"{label}: {control.value}")
+            self.prompter.say(f"{label}: {printable(control.value)}")
             return control.value
         answer = self.prompter.ask(label)
         if control.name == "mobile":

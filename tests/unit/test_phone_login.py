@@ -67,6 +67,7 @@ def test_outbox_that_does_not_exist_yet(tmp_path):
 PAGE = """
 <h1 id="page-title">احراز هویت</h1>
 <div class="alert" role="alert">اطلاعات &laquo;نادرست&raquo; است</div>
+<p class="alert" id="otp-expired" role="status" hidden>رمز منقضی شده است</p>
 <form method="post" action="/login/language"><input type="hidden" name="lang" value="en"></form>
 <form method="post" action="/login/identity?tab=iranian" novalidate>
   <input type="hidden" name="csrf_token" value="tok">
