@@ -96,10 +96,10 @@ def _run(ctx: Context, action) -> None:
         label = "error" if ctx.lang == "en" else "خطا"
         click.echo(f"{label}: {exc.message(ctx.lang)}", err=True)
         sys.exit(int(exc.exit_code))
-    except click.Abort:
-        raise
-    except KeyboardInterrupt:
-        raise click.Abort() from None
+    except (click.Abort, KeyboardInterrupt):
+        click.echo()
+        click.echo(text(ctx.lang, "cancelled"), err=True)
+        sys.exit(int(Exit.CANCELLED))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,7 +122,8 @@ def main(ctx: click.Context, state_path: str | None, lang: str, timeout: float) 
     \b
     Exit codes: 0 done, 1 refused by the provider (its error code is printed), 2 bad usage,
     3 not a login code of the paired provider, 4 not paired, 5 login failed, 6 provider not
-    reachable, 7 state file unusable, 8 the app's login ended (pair again), 9 too late to decide.
+    reachable, 7 state file unusable, 8 the app's login ended (pair again), 9 too late to decide,
+    130 cancelled.
     """
     ctx.obj = Context(state_path, lang, timeout)
 

@@ -26,6 +26,7 @@ class Exit(IntEnum):
     STATE = 7            # the state file cannot be read or written safely
     SIGNED_OUT = 8       # the app's tokens were revoked or ran out: pair again
     EXPIRED = 9          # the scanned code's time to decide has passed
+    CANCELLED = 130      # the citizen stopped a question (Ctrl+C, end of input): 128 + SIGINT
 
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -141,6 +142,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unpair.forgot": ("کلید و توکن‌های این دستگاه از «{path}» پاک شد.",
                       "This device's key and tokens were removed from {path}."),
     "unpair.nothing": ("چیزی برای پاک کردن نیست.", "Nothing to forget."),
+    "cancelled": ("لغو شد؛ چیزی ثبت نشد.", "Cancelled; nothing was recorded."),
     # state and status
     "state.not_paired": ("این برنامه هنوز جفت نشده است. ابتدا «idp-phone pair» را اجرا کنید.",
                          "This app is not paired yet. Run “idp-phone pair” first."),

@@ -139,6 +139,16 @@ def test_without_a_terminal_a_question_fails_clearly(provider, tmp_path):
     assert "کد امنیتی" in caught.value.message("en") and not double.devices
 
 
+def test_stopping_at_a_question_is_cancelled(provider, tmp_path):
+    issuer, double, _ = provider
+    result = CliRunner().invoke(main, ["--lang", "en", "--state", str(tmp_path / "s.json"),
+                                       "pair", "--issuer", issuer, "--client-id", "phone-app",
+                                       "--redirect-uri", REDIRECT_URI, "--scope", SCOPE],
+                                input="")
+    assert result.exit_code == Exit.CANCELLED, result.output
+    assert "Cancelled; nothing was recorded." in result.output and not double.devices
+
+
 def test_a_client_the_provider_does_not_know_stops_the_login(provider, tmp_path):
     issuer, _, _ = provider
     result = CliRunner().invoke(main, ["--lang", "en", "--state", str(tmp_path / "s.json"),
