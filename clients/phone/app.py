@@ -33,7 +33,7 @@ from clients.phone.login import (
     pkce_pair,
     redirect_params,
 )
-from clients.phone.messages import MESSAGES, Exit, PhoneError, text
+from clients.phone.messages import MESSAGES, Exit, PhoneError, printable, text
 from clients.phone.qrurl import BadQr, decode_image, parse_login_url
 from clients.phone.state import Device, State, StateFileError, Tokens
 
@@ -387,7 +387,9 @@ class Phone:
         against the paired issuer; nothing is sent for a code that is refused."""
         state, _ = self._paired()
         path = Path(image_or_url).expanduser()
-        if "://" not in image_or_url and path.is_file():
+        if "://" not in image_or_url and not path.is_file():
+            raise PhoneError("scan.not_found", Exit.BAD_QR, path=printable(image_or_url))
+        if "://" not in image_or_url:
             try:
                 found = decode_image(path)
             except (OSError, ValueError) as exc:

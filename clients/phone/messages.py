@@ -92,6 +92,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "qr.extra_path": ("بخش‌های اضافه در مسیر دارد", "extra path segments"),
     "qr.qid": ("کد {count} نویسه است، نه ۲۲ نویسه base64url",
                "the code is {count} characters, not 22 base64url characters"),
+    "scan.not_found": ("«{path}» نه فایل تصویر است و نه نشانی.",
+                       "{path} is neither an image file nor a URL."),
     "scan.no_qr": ("در تصویر «{path}» کد QR پیدا نشد.", "No QR code found in the image {path}."),
     "scan.many_qr": ("در تصویر «{path}» بیش از یک کد QR هست؛ فقط یکی را اسکن کنید.",
                      "The image {path} holds more than one QR code; scan only one."),

@@ -120,6 +120,8 @@ def test_images_without_one_login_code(double, state, tmp_path):
                  f"{double.issuer}/q/1/{double.new_qr()}")
     result = run(state, "scan", str(two), lang="en")
     assert result.exit_code == Exit.BAD_QR and "more than one QR code" in result.output
+    missing = run(state, "scan", str(tmp_path / "screen.pgn"), lang="en")
+    assert missing.exit_code == Exit.BAD_QR and "neither an image file nor a URL" in missing.output
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG not really")
     result = run(state, "scan", str(broken), lang="en")
