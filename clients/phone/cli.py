@@ -22,7 +22,7 @@ from clients.phone.app import (
     Scan,
     default_display_name,
 )
-from clients.phone.login import Answers, OutboxCodes, Prompter, parse_birth
+from clients.phone.login import PERSIAN_TO_ASCII, Answers, OutboxCodes, Prompter, parse_birth
 from clients.phone.messages import MESSAGES, Exit, PhoneError, digits, printable, text
 
 # Citizens read times on the Iranian clock, wherever the app runs.
@@ -51,7 +51,7 @@ class TerminalPrompter(Prompter):
                 if answer:
                     return answer
                 continue
-            typed = answer.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))
+            typed = answer.translate(PERSIAN_TO_ASCII)
             if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= len(choices):
                 return choices[int(typed) - 1][0]
             for value, shown in choices:

@@ -122,8 +122,11 @@ def test_a_wrong_captcha_is_asked_again(provider, tmp_path):
         "--lang", "en", "--state", str(tmp_path / "s.json"), "pair", "--issuer", issuer,
         "--client-id", "phone-app", "--redirect-uri", REDIRECT_URI, "--scope", SCOPE,
         "--mobile", person["mobile"], "--national-code", person["national_code"],
-        "--birth-date", "1360/1/1", "--outbox", str(outbox)], input="22222\n55555\n")
+        "--outbox", str(outbox)], input="22222\n55555\n1\n۱\n1360\n")
     assert result.exit_code == 0, result.output
+    # The birth date was asked with the page's labels; the month chosen from its list.
+    assert "Date of birth — Month (Choose one): ۱" in result.output
+    assert "12) Esfand" in result.output
     # The page's own message was shown before the captcha was asked again.
     assert "The provider says: The security code entered is not correct" in result.output
     assert len(double.devices) == 1
