@@ -246,3 +246,15 @@ def test_text_from_the_provider_cannot_drive_the_terminal(double, state):
     assert "بانک [2Jملی" in result.output
     # The signature is still over the exact bytes the provider sent.
     assert double.qrs[qid].state == "denied"
+
+
+def test_the_program_runs_on_its_own(tmp_path):
+    """``python -m clients.phone`` (the same entry point as the ``idp-phone`` script)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "clients.phone", "--state",
+                           str(tmp_path / "none.json"), "devices"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == Exit.NOT_PAIRED
+    assert "خطا: برنامه وارد نشده است" in done.stderr
