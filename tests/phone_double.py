@@ -47,6 +47,7 @@ class Qr:
     chal: str | None = None
     ctx_blob: bytes = b""
     approve_by: int = 0
+    nm: int | None = None        # number matching (design §2.8), when asked for
 
 
 @dataclass
@@ -76,10 +77,10 @@ class PhoneApiDouble:
         self.refresh[refresh] = access_token
         return refresh
 
-    def new_qr(self, **context) -> str:
+    def new_qr(self, nm: int | None = None, **context) -> str:
         qid = b64url(secrets.token_bytes(16))
         self.qrs[qid] = Qr({"client_name": "سامانه شهرداری", "browser": "Chrome 131 / Windows",
-                            "created_at": int(time.time()), **context})
+                            "created_at": int(time.time()), **context}, nm=nm)
         return qid
 
     def add_device(self, sub: str, name: str = "گوشی دیگر") -> str:
@@ -223,8 +224,10 @@ class PhoneApiDouble:
         qr.chal = b64url(secrets.token_bytes(32))
         qr.ctx_blob = json.dumps(qr.context, ensure_ascii=False).encode("utf-8")
         qr.approve_by = int(time.time()) + 60
-        return jsonify({"chal": qr.chal, "ctx_blob": b64url(qr.ctx_blob),
-                        "approve_by": qr.approve_by})
+        answer = {"chal": qr.chal, "ctx_blob": b64url(qr.ctx_blob), "approve_by": qr.approve_by}
+        if qr.nm is not None:
+            answer["nm_choices"] = sorted({qr.nm, (qr.nm + 31) % 90 + 10, (qr.nm + 57) % 90 + 10})
+        return jsonify(answer)
 
     def approve(self):
         grant = self._grant("qr:approve")
@@ -254,6 +257,8 @@ class PhoneApiDouble:
                 hashlib.sha256(qr.ctx_blob).digest()),
             "approve_by": qr is not None and payload["exp"] <= qr.approve_by,
             "dec": payload.get("dec") in ("approve", "deny"),
+            "nm": qr is None or qr.nm is None or payload.get("dec") == "deny"
+            or payload.get("nm") == qr.nm,
             "jti": payload["jti"] not in self.jtis,
         }
         failed = [name for name, ok in checks.items() if not ok]

@@ -258,3 +258,14 @@ def test_the_program_runs_on_its_own(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == Exit.NOT_PAIRED
     assert "خطا: برنامه وارد نشده است" in done.stderr
+
+
+def test_number_matching_when_the_provider_asks_for_it(double, state):
+    qid = double.new_qr(nm=47)
+    result = run(state, "scan", f"{double.issuer}/q/1/{qid}", input="ب\n۴۷\n")
+    assert result.exit_code == 0, result.output
+    assert "عددی را که در مرورگر می‌بینید انتخاب کنید" in result.output
+    assert double.approvals[-1][1]["nm"] == 47 and double.qrs[qid].state == "approved"
+    wrong = double.new_qr(nm=47)
+    result = run(state, "scan", f"{double.issuer}/q/1/{wrong}", "--yes", input="1\n")
+    assert result.exit_code == Exit.REFUSED and "invalid_approval" in result.output
