@@ -289,8 +289,8 @@ class Phone:
         tokens = self._tokens(answer)
         claims = self._verify_id_token(answer.get("id_token"), document, issuer, client_id,
                                        nonce)
-        endpoints = {k: document[k] for k in ("token_endpoint", "jwks_uri",
-                                              "revocation_endpoint") if k in document}
+        # The token endpoint is kept for refreshing; discovery is read again only without it.
+        endpoints = {"token_endpoint": document["token_endpoint"]}
         return State(issuer=issuer, client_id=client_id, redirect_uri=redirect_uri,
                      sub=str(claims["sub"]), tokens=tokens, endpoints=endpoints)
 

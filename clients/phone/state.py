@@ -48,7 +48,7 @@ class State:
     sub: str
     tokens: Tokens | None = None
     device: Device | None = None
-    endpoints: dict = field(default_factory=dict)   # from discovery: token, jwks, …
+    endpoints: dict = field(default_factory=dict)   # from discovery: token_endpoint
 
     def to_json(self) -> dict:
         return {"format": FORMAT, **asdict(self)}
