@@ -157,6 +157,28 @@ def answer_json(handler, status: int, body: object, delay: float = 0.0) -> None:
         pass  # the client gave up (the timeout tests)
 
 
+def answer_slowly(handler, status: int, body: object, every: float,
+                  headers_too: bool = False) -> None:
+    """Answer with JSON a byte at a time, one each ``every`` seconds: each read of the client
+    gets something well within any time-out, the whole answer takes ages (the "trickle").
+    With ``headers_too`` the status line and headers trickle as well; else only the body."""
+    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+    head = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n").encode()
+    try:
+        if not headers_too:
+            handler.wfile.write(head)
+            handler.wfile.flush()
+            head = b""
+        for index in range(len(head + payload)):
+            handler.wfile.write((head + payload)[index:index + 1])
+            handler.wfile.flush()
+            time.sleep(every)
+    except OSError:
+        pass  # the client gave up, as it should
+    handler.close_connection = True
+
+
 class TcpProxy:
     """A TCP forwarder in front of a real service (PostgreSQL, Redis) that a test takes down and
     brings back, so an outage is simulated without stopping the machine's shared servers.

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import requests
 
+from idp import outbound
 from idp.identifiers import mobile_local
 from idp.messaging.base import MessagingUnavailable
 
@@ -46,7 +47,8 @@ class KavenegarSms:
         self.base_url = base_url.rstrip("/")
         self.template = template
         self.timeout = timeout
-        self.session = session or requests.Session()
+        # ``timeout`` is each send's total deadline (idp.outbound).
+        self.session = session or outbound.session()
         _mask_in_urllib3_log(self.url_key)
 
     def send(self, to: str, text: str, *, code: str | None, purpose: str) -> None:

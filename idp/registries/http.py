@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import requests
 
-from idp import identifiers
+from idp import identifiers, outbound
 from idp.registries.base import Company, Person, Registries, RegistryUnavailable
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class _Garbage(Exception):
 
 
 class HttpClient:
-    """One pooled session for all four registries (base URL, bearer token, timeout)."""
+    """One pooled session for all four registries (base URL, bearer token, deadline)."""
 
     def __init__(self, base_url: str, token: str, timeout: float,
                  session: requests.Session | None = None) -> None:
@@ -53,7 +53,8 @@ class HttpClient:
             raise ValueError("registries: http_base_url is required for the http backend")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = session or requests.Session()
+        # ``timeout`` is each lookup's total deadline, not a per-read time-out (idp.outbound).
+        self.session = session or outbound.session()
         self.session.headers.update({"Accept": "application/json"})
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"

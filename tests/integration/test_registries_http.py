@@ -11,8 +11,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from live import answer_json
+from conftest import make_settings
+from flow import (
+    authorize_url,
+    follow,
+    get,
+    outbox_codes,
+    submit_identity,
+    submit_mobile,
+    submit_otp,
+)
+from live import answer_json, answer_slowly
 
+from idp import create_app
 from idp.registries import Company, RegistryUnavailable, build_registries
 from idp.settings import RegistrySettings
 
@@ -27,13 +38,18 @@ FOREIGNER = {"fida_code": "300000000101", "birth_date": "1989-04-22", "first_nam
 
 
 class StubRegistry(BaseHTTPRequestHandler):
-    """Answers ``routes[path]`` = (status, body, delay); records every request."""
+    """Answers ``routes[path]``: (status, body, delay), or a callable given the handler (to
+    answer slowly); records every request."""
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         self.server.requests.append({"path": url.path, "query": parse_qs(url.query),
                                      "auth": self.headers.get("Authorization")})
-        answer_json(self, *self.server.routes.get(url.path, (404, {"error": "nf"}, 0)))
+        route = self.server.routes.get(url.path, (404, {"error": "nf"}, 0))
+        if callable(route):
+            route(self)
+        else:
+            answer_json(self, *route)
 
     def log_message(self, *args) -> None:
         pass
@@ -157,7 +173,19 @@ def test_slow_answer_is_unavailable(stub, caplog):
     with caplog.at_level(logging.WARNING), pytest.raises(RegistryUnavailable):
         registries_for(stub, timeout=0.3).civil.find_person("0499370899", BORN)
     assert time.monotonic() - started < 1.4
-    assert "Timeout" in caplog.text and "0499370899" not in caplog.text
+    assert "DeadlineExceeded" in caplog.text and "0499370899" not in caplog.text
+
+
+@pytest.mark.parametrize("headers_too", [False, True])
+def test_a_trickled_answer_is_cut_at_the_deadline(stub, caplog, headers_too):
+    """A byte every 50 ms keeps every socket read alive; the 20 s answer is cut at 0.5 s."""
+    stub.routes["/api/civil/persons/0499370899"] = lambda handler: answer_slowly(
+        handler, 200, PERSON, every=0.05, headers_too=headers_too)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING), pytest.raises(RegistryUnavailable,
+                                                         match="DeadlineExceeded"):
+        registries_for(stub, timeout=0.5).civil.find_person("0499370899", BORN)
+    assert time.monotonic() - started < 3
 
 
 def test_connection_refused_is_unavailable(caplog):
@@ -174,3 +202,25 @@ def test_connection_refused_is_unavailable(caplog):
 def test_http_backend_needs_a_base_url():
     with pytest.raises(ValueError, match="http_base_url"):
         http_settings("")
+
+
+def test_the_citizen_gets_the_try_again_page_when_the_registry_trickles(stub, tmp_path,
+                                                                          key_folder):
+    """Through the journey: the identity step answers in time with the Persian page."""
+    host, port = stub.server_address
+    settings = make_settings(tmp_path, key_folder)
+    settings.registries = RegistrySettings(backend="http", http_base_url=f"http://{host}:{port}",
+                                           http_token=TOKEN, http_timeout_seconds=0.5)
+    app = create_app(settings)
+    browser = app.test_client()
+    follow(browser, get(browser, authorize_url()))
+    follow(browser, submit_mobile(browser, app, "09120000001"))
+    page = follow(browser, submit_otp(browser, app, outbox_codes(app, "09120000001")[-1]))
+    assert page.request.path == "/login/identity"
+    stub.routes["/civil/persons/0499370899"] = lambda handler: answer_slowly(
+        handler, 200, PERSON, every=0.05)
+    started = time.monotonic()
+    response = submit_identity(browser, "0499370899", (1360, 1, 1))
+    assert time.monotonic() - started < 3
+    assert response.status_code == 503
+    assert "لطفا چند دقیقه دیگر دوباره تلاش کنید" in response.get_data(as_text=True)
