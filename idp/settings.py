@@ -133,6 +133,12 @@ class RegistrySettings:
     http_base_url: str = ""
     http_token: str = ""
     http_timeout_seconds: float = 5.0
+    # Lookups tried again after a refused connection or a 5xx, within the deadline above.
+    http_retries: int = 2
+    # Failed lookups in a row that open a registry's circuit breaker, and how long it stays open
+    # (lookups then fail at once, without waiting for a dead registry).
+    http_breaker_failures: int = 5
+    http_breaker_seconds: float = 30.0
 
 
 @dataclass

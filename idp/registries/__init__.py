@@ -38,5 +38,8 @@ def build_registries(registries: RegistrySettings, base_dir: Path) -> Registries
         return load_sandbox(path)
     if registries.backend == "http":
         return http_registries(registries.http_base_url, registries.http_token,
-                               registries.http_timeout_seconds)
+                               registries.http_timeout_seconds,
+                               retries=registries.http_retries,
+                               breaker_failures=registries.http_breaker_failures,
+                               breaker_seconds=registries.http_breaker_seconds)
     raise ValueError(f"registries: unknown backend {registries.backend!r} (sandbox or http)")
