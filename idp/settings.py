@@ -58,11 +58,21 @@ class TokenSettings:
 @dataclass
 class SmsSettings:
     backend: str = "outbox"
+    # A second gateway, used when the first one fails or is down (empty: none).
+    fallback: str = ""
     outbox_path: str = "instance/outbox.jsonl"
     kavenegar_api_key: str = ""
     kavenegar_base_url: str = "https://api.kavenegar.com"
     kavenegar_template: str = "login"
+    smsir_api_key: str = ""
+    smsir_base_url: str = "https://api.sms.ir"
+    smsir_template_id: int = 0
+    smsir_code_parameter: str = "CODE"
+    smsir_line_number: str = ""
     timeout_seconds: float = 5.0
+    # Failed sends in a row after which a gateway is skipped, and for how long (with a fallback).
+    breaker_failures: int = 3
+    breaker_seconds: float = 60.0
 
 
 @dataclass
