@@ -9,7 +9,7 @@ from idp.messaging.kavenegar import KavenegarSms
 from idp.messaging.outbox import OutboxMailer, OutboxSms, read_outbox
 from idp.messaging.smsir import SmsIrSms
 from idp.messaging.smtp import SmtpMailer
-from idp.settings import EmailSettings, SmsSettings
+from idp.settings import ConfigurationError, EmailSettings, SmsSettings
 
 __all__ = [
     "FailoverSms",
@@ -34,7 +34,7 @@ def build_sms_sender(sms: SmsSettings, base_dir: Path) -> SmsSender:
     if not sms.fallback:
         return primary
     if sms.fallback == sms.backend:
-        raise ValueError(f"sms: fallback {sms.fallback!r} is the backend itself")
+        raise ConfigurationError(f"sms: fallback {sms.fallback!r} is the backend itself")
     return FailoverSms([(sms.backend, primary),
                         (sms.fallback, _gateway(sms.fallback, sms, base_dir))],
                        sms.timeout_seconds, sms.breaker_failures, sms.breaker_seconds)
@@ -49,7 +49,7 @@ def _gateway(name: str, sms: SmsSettings, base_dir: Path) -> SmsSender:
     if name == "smsir":
         return SmsIrSms(sms.smsir_api_key, sms.smsir_base_url, sms.smsir_template_id,
                         sms.smsir_code_parameter, sms.smsir_line_number, sms.timeout_seconds)
-    raise ValueError(f"sms: unknown backend {name!r} (outbox, kavenegar or smsir)")
+    raise ConfigurationError(f"sms: unknown backend {name!r} (outbox, kavenegar or smsir)")
 
 
 def build_mailer(email: EmailSettings, base_dir: Path) -> Mailer:
@@ -60,4 +60,4 @@ def build_mailer(email: EmailSettings, base_dir: Path) -> Mailer:
         return SmtpMailer(email.smtp_host, email.smtp_port, email.smtp_username,
                           email.smtp_password, email.sender, email.smtp_tls,
                           email.timeout_seconds)
-    raise ValueError(f"email: unknown backend {email.backend!r} (outbox or smtp)")
+    raise ConfigurationError(f"email: unknown backend {email.backend!r} (outbox or smtp)")

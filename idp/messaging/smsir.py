@@ -15,6 +15,7 @@ import requests
 from idp import outbound
 from idp.identifiers import mobile_local
 from idp.messaging.base import MessagingUnavailable
+from idp.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
 ACCEPTED = 1
@@ -25,9 +26,9 @@ class SmsIrSms:
                  line_number: str, timeout: float,
                  session: requests.Session | None = None) -> None:
         if not api_key:
-            raise ValueError("sms: smsir_api_key is required for the smsir gateway")
+            raise ConfigurationError("sms: smsir_api_key is required for the smsir gateway")
         if not template_id:
-            raise ValueError("sms: smsir_template_id is required for the smsir gateway")
+            raise ConfigurationError("sms: smsir_template_id is required for the smsir gateway")
         self.base_url = base_url.rstrip("/")
         self.template_id = template_id
         self.code_parameter = code_parameter

@@ -37,6 +37,7 @@ import requests
 
 from idp import identifiers, outbound
 from idp.registries.base import Company, Person, Registries, RegistryUnavailable
+from idp.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,7 +62,7 @@ class HttpClient:
                  session: requests.Session | None = None, *, retries: int = 2,
                  breaker_failures: int = 5, breaker_seconds: float = 30.0) -> None:
         if not base_url:
-            raise ValueError("registries: http_base_url is required for the http backend")
+            raise ConfigurationError("registries: http_base_url is required for the http backend")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         # Each attempt's ``timeout`` is a total deadline, not a per-read time-out (idp.outbound).
