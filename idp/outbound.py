@@ -38,16 +38,12 @@ class Watchdog:
     """Shuts down the sockets it guards once ``seconds`` have passed, unless stopped first."""
 
     def __init__(self, seconds: float) -> None:
-        self.ends_at = time.monotonic() + seconds
         self.fired = False
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._timer = threading.Timer(max(0.0, seconds), self._fire)
         self._timer.daemon = True
         self._timer.start()
-
-    def remaining(self) -> float:
-        return max(0.0, self.ends_at - time.monotonic())
 
     def guard(self, sock: socket.socket | None) -> None:
         if sock is None:
