@@ -36,7 +36,7 @@ from idp.forms import ConfirmForm
 from idp.identifiers import mobile_local
 from idp.messaging import MessagingUnavailable
 from idp.models import Account
-from idp.ratelimit import counted_when, mark_deducted, per_ip, per_key, spend
+from idp.ratelimit import counted_when, deduct, per_ip, per_key, spend
 from idp.registries import RegistryUnavailable
 from idp.services import services
 
@@ -248,7 +248,7 @@ def otp(journey: Journey):
         return _render(journey, form, status=form_status(form))
     result, method = check_code(journey.id, journey.mobile, form.code)
     if result in (Check.WRONG, Check.EXHAUSTED):
-        mark_deducted("otp_wrong_code")
+        deduct("otp_wrong_code")
     if result is not Check.OK:
         record("login.otp_failed", reason=result.value)
         services().db.session.commit()

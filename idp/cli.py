@@ -10,12 +10,12 @@ import click
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from clients.demo import DEMO_APPS
-from idp import create_app, production
+from idp import create_app, production, startup
 from idp.db import Database
 from idp.keys import KeyRing
 from idp.migrations import upgrade
 from idp.registration import list_clients, register_client, remove_client
-from idp.settings import Settings, load_settings
+from idp.settings import ConfigurationError, Settings, load_settings
 
 
 class Context:
@@ -35,7 +35,17 @@ class Context:
         return KeyRing.from_settings(self.settings())
 
 
-@click.group()
+class Commands(click.Group):
+    """The ``idp`` group: a configuration that cannot work ends any command with one line."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as error:
+            startup.refuse(error)
+
+
+@click.group(cls=Commands)
 @click.option("--config", envvar="IDP_CONFIG", type=click.Path(dir_okay=False),
               help="TOML settings file (default: $IDP_CONFIG, else built-in defaults).")
 @click.pass_context
@@ -94,9 +104,9 @@ def _serve_production(settings: Settings, host: str, port: int, workers: int) ->
     if workers > 1 and not settings.redis.url:
         raise click.ClickException("--workers above 1 needs a [redis] url: the in-process "
                                    "store is one process's own.")
-    # Migrate and create the keys once, before the workers start.
-    settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
+    # Check and migrate, and create the keys, once, before the workers start: a configuration
+    # that cannot work is told here, not by every worker granian would start again and again.
+    startup.check(settings)
     KeyRing.from_settings(settings).ensure()
     click.echo(f"provider: {settings.server.issuer} ({workers} worker"
                f"{'s' if workers > 1 else ''})")
@@ -153,8 +163,11 @@ def db() -> None:
 @db.command("upgrade")
 @click.pass_obj
 def db_upgrade(obj: Context) -> None:
-    """Apply every migration (a no-op on an up-to-date database)."""
-    obj.database()
+    """Apply every migration (a no-op on an up-to-date database).
+
+    The whole configuration is checked first: one that could not serve is not migrated for.
+    """
+    startup.check(obj.settings())
     click.echo("database is up to date")
 
 
