@@ -85,7 +85,8 @@ def register_client(session: Session, *, name: str, redirect_uris: Iterable[str]
     secret = None
     if fields["auth_method"] in {"client_secret_basic", "client_secret_post"}:
         secret = client_secret or secrets.token_urlsafe(32)
-    client = Client(client_id=client_id or secrets.token_urlsafe(16),
+    # Hex, not base64url: an id starting with '-' would read as an option on a command line.
+    client = Client(client_id=client_id or secrets.token_hex(16),
                     client_secret_hash=hash_secret(secret) if secret else None,
                     first_party=first_party, **fields)
     session.add(client)
