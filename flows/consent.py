@@ -17,7 +17,7 @@ from flows.forms import ConsentForm
 from flows.journey import Journey, at_step
 from flows.plan import Start, Step, register
 from idp.audit import record
-from idp.models import Consent
+from idp.models import Account, Consent
 from idp.oidc.claims import parse_claims_request, requested_scopes
 from idp.oidc.verified_claims import VerifiedClaim, released_claims
 from idp.scopes import describe
@@ -40,21 +40,23 @@ def remembered_scopes(account_id: str, client_id: str) -> set[str] | None:
     return set(consent.scope.split()) if consent else None
 
 
-def verified_to_release(params: dict, client) -> list[VerifiedClaim]:
-    """The verified claims this request would release to ``client``."""
-    return released_claims(parse_claims_request(params.get("claims")), client.scope.split())
+def verified_to_release(journey: Journey, client) -> list[VerifiedClaim]:
+    """The verified claims this login would release to ``client``."""
+    account = services().db.session.get(Account, journey.account_id)
+    return released_claims(parse_claims_request(journey.params.get("claims")),
+                           client.scope.split(), account.identity_type if account else None)
 
 
-def consent_items(params: dict, client) -> set[str]:
+def consent_items(journey: Journey, client) -> set[str]:
     """What the citizen is asked to consent to: the scopes, and each verified claim."""
-    verified = {f"verified:{claim.name}" for claim in verified_to_release(params, client)}
-    return requested_scopes(params) | verified
+    verified = {f"verified:{claim.name}" for claim in verified_to_release(journey, client)}
+    return requested_scopes(journey.params) | verified
 
 
 def needs_consent(journey: Journey) -> bool:
     client = services().oauth_server.query_client(journey.client_id)
     return consent_required(first_party=client.first_party,
-                            requested=consent_items(journey.params, client),
+                            requested=consent_items(journey, client),
                             remembered=remembered_scopes(journey.account_id, client.client_id),
                             prompts=journey.params.get("prompt", "").split())
 
@@ -83,7 +85,7 @@ register(Step("consent", order=60, applies=for_relying_parties, needed=needs_con
 def consent(journey: Journey) -> ResponseReturnValue:
     client = services().oauth_server.query_client(journey.client_id)
     scopes = requested_scopes(journey.params)
-    verified = verified_to_release(journey.params, client)
+    verified = verified_to_release(journey, client)
     form = ConsentForm()
     if form.validate_on_submit() and form.decision.data in {"allow", "deny"}:
         if form.client_id.data != client.client_id:
@@ -94,7 +96,7 @@ def consent(journey: Journey) -> ResponseReturnValue:
             record("consent.denied", account_id=journey.account_id, client_id=client.client_id)
             return deny(journey)
         remember_consent(journey.account_id, client.client_id,
-                         consent_items(journey.params, client))
+                         consent_items(journey, client))
         journey.complete("consent")
         return proceed(journey)
     return render_template("login/consent.html", client_name=client.name,

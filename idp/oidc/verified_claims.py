@@ -211,9 +211,14 @@ def strictest_max_age(claims_request: dict | None) -> int | None:
     return min(ages, default=None)
 
 
-def released_claims(claims_request: dict | None, allowed_scopes: Iterable[str]) -> list:
+# An Iranian has a national code, a foreign national a FIDA code: never both.
+NOT_HELD = {"iranian": "fida_code", "foreign": "national_code"}
+
+
+def released_claims(claims_request: dict | None, allowed_scopes: Iterable[str],
+                    identity_type: str | None = None) -> list:
     """The catalogue entries a ``claims`` request asks for inside verified_claims that the
-    client may receive (for the consent page)."""
+    client may receive (for the consent page), of a citizen of ``identity_type``."""
     allowed = set(allowed_scopes)
     wanted: set[str] = set()
     for member in ("id_token", "userinfo"):
@@ -221,6 +226,7 @@ def released_claims(claims_request: dict | None, allowed_scopes: Iterable[str]) 
         for element in elements(request) if request is not None else ():
             names = element["claims"]
             wanted |= set(CLAIMS_IN_VERIFIED_CLAIMS if names is None else names)
+    wanted.discard(NOT_HELD.get(identity_type))
     return [c for c in CATALOGUE if c.name in wanted and c.scope in allowed]
 
 

@@ -407,6 +407,12 @@ def test_the_consent_page_lists_the_verified_claims_it_will_release(client, app)
     assert "اطلاعات هویتی تأییدشده" in html
     assert 'data-verified-claim="given_name"' in html
     assert 'data-verified-claim="national_code"' not in html  # not registered for national_id
+    # A foreign national is asked about a FIDA code, never a national code.
+    page = login(app.test_client(), app, authorize_url(
+        scope="openid", claims=claims_param(id_token=EVERYTHING)), AHMAD, consent=None)
+    html = page.get_data(as_text=True)
+    assert 'data-verified-claim="fida_code"' in html
+    assert 'data-verified-claim="national_code"' not in html
 
 
 # --- accepted and refused requests -----------------------------------------------------------
