@@ -1,4 +1,9 @@
-"""Step 6: consent for clients not marked first-party, remembered per client and scope set."""
+"""Step 6: consent for clients not marked first-party, remembered per client and scope set.
+
+Verified claims (issue 11) are consented to one by one, remembered as ``verified:<claim>``
+beside the scopes: a client that asks for them is shown what it will get, even when the same
+claims were consented to without their verification.
+"""
 
 from flask import render_template
 from flask.typing import ResponseReturnValue
@@ -12,8 +17,9 @@ from flows.forms import ConsentForm
 from flows.journey import Journey, at_step
 from flows.plan import Start, Step, register
 from idp.audit import record
-from idp.models import Consent
-from idp.oidc.claims import requested_scopes
+from idp.models import Account, Consent
+from idp.oidc.claims import parse_claims_request, requested_scopes
+from idp.oidc.verified_claims import VerifiedClaim, released_claims
 from idp.scopes import describe
 from idp.services import services
 
@@ -34,10 +40,23 @@ def remembered_scopes(account_id: str, client_id: str) -> set[str] | None:
     return set(consent.scope.split()) if consent else None
 
 
+def verified_to_release(journey: Journey, client) -> list[VerifiedClaim]:
+    """The verified claims this login would release to ``client``."""
+    account = services().db.session.get(Account, journey.account_id)
+    return released_claims(parse_claims_request(journey.params.get("claims")),
+                           client.scope.split(), account.identity_type if account else None)
+
+
+def consent_items(journey: Journey, client) -> set[str]:
+    """What the citizen is asked to consent to: the scopes, and each verified claim."""
+    verified = {f"verified:{claim.name}" for claim in verified_to_release(journey, client)}
+    return requested_scopes(journey.params) | verified
+
+
 def needs_consent(journey: Journey) -> bool:
     client = services().oauth_server.query_client(journey.client_id)
     return consent_required(first_party=client.first_party,
-                            requested=requested_scopes(journey.params),
+                            requested=consent_items(journey, client),
                             remembered=remembered_scopes(journey.account_id, client.client_id),
                             prompts=journey.params.get("prompt", "").split())
 
@@ -66,6 +85,7 @@ register(Step("consent", order=60, applies=for_relying_parties, needed=needs_con
 def consent(journey: Journey) -> ResponseReturnValue:
     client = services().oauth_server.query_client(journey.client_id)
     scopes = requested_scopes(journey.params)
+    verified = verified_to_release(journey, client)
     form = ConsentForm()
     if form.validate_on_submit() and form.decision.data in {"allow", "deny"}:
         if form.client_id.data != client.client_id:
@@ -75,8 +95,10 @@ def consent(journey: Journey) -> ResponseReturnValue:
         if form.decision.data == "deny":
             record("consent.denied", account_id=journey.account_id, client_id=client.client_id)
             return deny(journey)
-        remember_consent(journey.account_id, client.client_id, scopes)
+        remember_consent(journey.account_id, client.client_id,
+                         consent_items(journey, client))
         journey.complete("consent")
         return proceed(journey)
     return render_template("login/consent.html", client_name=client.name,
-                           client_id=client.client_id, scopes=describe(scopes), form=form)
+                           client_id=client.client_id, scopes=describe(scopes),
+                           verified=[(c.name, str(c.description)) for c in verified], form=form)

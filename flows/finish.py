@@ -19,8 +19,10 @@ from idp.models import Account
 from idp.oidc.authorize import respond
 from idp.oidc.claims import parse_claims_request
 from idp.oidc.logout import end_replaced_session
+from idp.oidc.verified_claims import strictest_max_age
 from idp.services import services
 from idp.sessions import SessionUser, remember_client, start_session
+from idp.verification import refresh_if_older
 
 
 def proceed(journey: Journey) -> ResponseReturnValue:
@@ -64,10 +66,12 @@ def finish(journey: Journey) -> ResponseReturnValue:
         db.commit()
         return redirect(url_for("account.index"))
     remember_client(user, journey.client_id)
+    claims = parse_claims_request(journey.params.get("claims"))
+    # OIDC4IDA §6.6.2: max_age counts from when the authorization request was processed.
+    refresh_if_older(user.account, strictest_max_age(claims), journey.created_at)
     db.commit()
     return respond(journey.params, user.grant_user(
-        claims=parse_claims_request(journey.params.get("claims")),
-        locale=session.get("locale", "fa")))
+        claims=claims, locale=session.get("locale", "fa"), requested_at=journey.created_at))
 
 
 def deny(journey: Journey) -> ResponseReturnValue:

@@ -2,7 +2,8 @@
 
 The person must exist in the registry with that birth date, and Shahkar must say the mobile is
 theirs (SPEC §3 step 3). Only then is the account created or updated from the registry record,
-in one commit; a registry that fails leaves nothing behind.
+in one commit, with both checks kept as its verification (issue 11); a registry that fails
+leaves nothing behind.
 """
 
 import logging
@@ -18,12 +19,12 @@ from flows.forms import IdentityForm
 from flows.journey import Journey, at_step, mobile_key
 from flows.otp import by_code
 from flows.plan import Step, register
-from flows.recognise import refresh_from_registry
 from idp.audit import record
 from idp.models import Account
 from idp.ratelimit import per_ip, per_key
 from idp.registries import Person, RegistryUnavailable
 from idp.services import services
+from idp.verification import SHAHKAR, checked, keep, person_registry, refresh_from_registry
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ def identity(journey: Journey):
     session = services().db.session
     try:
         person = find_person(form)
+        found = checked(person_registry(person.identity_type)) if person else None
         owns = person is not None and services().registries.shahkar.owns(
             journey.mobile, person.identity_type, form.code)
     except RegistryUnavailable:
@@ -111,7 +113,9 @@ def identity(journey: Journey):
         record("identity.mobile_mismatch", identity_type=tab)
         session.commit()
         return show(str(MSG_MOBILE_MISMATCH_FOREIGN if form.foreign else MSG_MOBILE_MISMATCH), 422)
+    matched = checked(SHAHKAR)
     account = link_account(person, journey.mobile, form)
+    keep(account, [found, matched], journey.mobile)
     journey.account_id = account.id
     journey.postal_review = account.postal_review_needed
     journey.complete("identity")

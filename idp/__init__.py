@@ -31,6 +31,7 @@ from idp.services import Services
 from idp.sessions import login_manager
 from idp.settings import PACKAGE_DIR, Settings, load_settings
 from idp.store import Store
+from idp.trust_framework import bp as trust_framework_bp
 
 csrf = CSRFProtect()
 
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(oidc_bp)  # token, revocation, introspection and RP logout are not forms
     for blueprint in (oidc_bp, login_bp, account_page.bp, menu.bp, ops.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(trust_framework_bp)
     if settings.server.demo:
         app.register_blueprint(dev.bp)
 

@@ -170,6 +170,19 @@ class OpsSettings:
 
 
 @dataclass
+class AssuranceSettings:
+    """What ``verified_claims`` (OIDC4IDA, issue 11) says about the registry checks."""
+
+    # Empty: ISSUER/assurance/trust-framework, the page that describes the checks.
+    trust_framework: str = ""
+    civil_registry_name: str = "سازمان ثبت احوال کشور"
+    foreigners_registry_name: str = "سامانه اتباع خارجی"
+    mobile_registry_name: str = "سامانه شاهکار"
+    # The licensed aggregator the checks go through, if any (check_details.organization).
+    check_organization: str = ""
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -184,6 +197,7 @@ class Settings:
     ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
     registries: RegistrySettings = field(default_factory=RegistrySettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    assurance: AssuranceSettings = field(default_factory=AssuranceSettings)
     clients: list[dict] = field(default_factory=list)
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -194,6 +208,10 @@ class Settings:
     @property
     def instance_dir(self) -> Path:
         return self.path(self.server.instance_path)
+
+    @property
+    def trust_framework(self) -> str:
+        return self.assurance.trust_framework or f"{self.server.issuer}/assurance/trust-framework"
 
     @property
     def database_url(self) -> str:

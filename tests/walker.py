@@ -50,7 +50,8 @@ Answers = Mapping[str, Answer]
 def answers(person: Mapping, otp: Callable[[str], str]) -> dict[str, Answer]:
     """What a citizen types on each journey page.
 
-    ``person``: ``mobile`` (``09…``), ``national_code``, ``birth`` (Jalali year, month, day),
+    ``person``: ``mobile`` (``09…``), ``national_code`` (or, for a foreign national,
+    ``fida_code`` and ``secondary_id`` as ``(kind, value)``), ``birth`` (Jalali year, month, day),
     optionally ``postal_code_override`` (typed over the pre-filled postal code; without it the
     registry's code is confirmed as shown) and ``consent`` (``"allow"``, ``"deny"``, or
     ``None`` to stop on the consent page; ``"allow"`` when absent). ``otp(mobile)`` returns the
@@ -60,11 +61,18 @@ def answers(person: Mapping, otp: Callable[[str], str]) -> dict[str, Answer]:
     year, month, day = person["birth"]
     postal = person.get("postal_code_override")
     decision = person.get("consent", "allow")
+    birth = {"birth_year": str(year), "birth_month": str(month), "birth_day": str(day)}
+    if "fida_code" in person:
+        kind, value = person["secondary_id"]
+        identity = {"identity_type": "foreign", "fida_code": person["fida_code"],
+                    "secondary_id_type": kind, "secondary_id": value, **birth}
+    else:
+        identity = {"identity_type": "iranian", "national_code": person["national_code"],
+                    **birth}
     return {
         "mobile": {"mobile": mobile},
         "otp": {"otp": lambda: otp(mobile)},
-        "identity": {"identity_type": "iranian", "national_code": person["national_code"],
-                     "birth_year": str(year), "birth_month": str(month), "birth_day": str(day)},
+        "identity": identity,
         "postal": {"postal_code": postal} if postal else {},
         "consent": {"decision": decision} if decision else None,
     }

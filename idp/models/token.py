@@ -26,6 +26,9 @@ class Grant(Base):
     # How the citizen proved it (idp.authn.Authentication), carried to every refresh.
     authentication: Mapped[dict] = mapped_column(JSON)
     claims: Mapped[dict | None] = mapped_column(JSON)
+    # When the authorization request was processed (Unix time): ``max_age`` inside a
+    # ``verified_claims`` request is measured from then (issue 11).
+    requested_at: Mapped[int | None] = mapped_column()
     session_id: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()

@@ -2,20 +2,26 @@
 
 Claims are computed in one place for the ID token and for UserInfo. The ``claims`` request
 parameter (OIDC Core §5.5) can ask for single claims; it releases only claims of scopes the
-client is registered for, which the consent page lists.
+client is registered for, which the consent page lists. It can also ask for ``verified_claims``
+(:mod:`idp.oidc.verified_claims`, issue 11).
 """
 
 import json
+import time
 from collections.abc import Iterable
 
 import jdatetime
 from authlib.oidc.core import UserInfo
 
 from idp.models import Account
+from idp.oidc import verified_claims
 from idp.scopes import SCOPE_CLAIMS, claims_of, scopes_releasing
+from idp.services import services
+from idp.verification import latest_verification
 
 CLAIMS_SUPPORTED = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr",
-                    "sid", *(c for claims in SCOPE_CLAIMS.values() for c in claims))
+                    "sid", *(c for claims in SCOPE_CLAIMS.values() for c in claims),
+                    "verified_claims")
 
 
 class ClaimsRequestError(ValueError):
@@ -23,9 +29,12 @@ class ClaimsRequestError(ValueError):
 
 
 # The claims parameter is small by nature (a few claim names per member); these bounds keep a
-# crafted one from costing memory, recursion or a 500 (issue 6: crafted input).
+# crafted one from costing memory, recursion or a 500 (issue 6: crafted input). The depth is
+# the deepest path of the OIDF verified_claims request schema (issue 11): claims, id_token,
+# the array, its element, verification, assurance_process, assurance_details, its entry,
+# evidence_ref, its entry, evidence_metadata, evidence_classification, its values.
 CLAIMS_MAX_CHARS = 4096
-CLAIMS_MAX_DEPTH = 4
+CLAIMS_MAX_DEPTH = 13
 CLAIMS_MAX_OBJECTS = 256
 SCALARS = (str, int, float, bool)
 
@@ -76,7 +85,13 @@ def parse_claims_request(raw: str | None) -> dict | None:
         if part is not None and not isinstance(part, dict):
             raise ClaimsRequestError(f"claims.{member} must be an object")
         for name, spec in (part or {}).items():
-            _check_claim_spec(f"claims.{member}.{name}", spec)
+            if name == "verified_claims":
+                try:
+                    verified_claims.check_request(f"claims.{member}.{name}", spec)
+                except ValueError as exc:
+                    raise ClaimsRequestError(str(exc)) from exc
+            else:
+                _check_claim_spec(f"claims.{member}.{name}", spec)
     return value
 
 
@@ -141,16 +156,35 @@ def _all_claims(account: Account, locale: str, company: dict | None) -> dict:
     return claims
 
 
+def _verified_claims(account: Account, request: object, allowed_scopes: Iterable[str],
+                     requested_at: int | None) -> dict | list | None:
+    """The answer to a ``verified_claims`` request, from the account's latest verification."""
+    verification = latest_verification(account.id)
+    if verification is None:
+        return None
+    return verified_claims.answer(request, verified_claims.Facts(
+        account=account, verification=verification, settings=services().settings,
+        allowed_scopes=set(allowed_scopes),
+        requested_at=int(time.time()) if requested_at is None else requested_at))
+
+
 def user_claims(account: Account, scopes: Iterable[str], *, member: str = "userinfo",
                 claims_request: dict | None = None, allowed_scopes: Iterable[str] = (),
-                locale: str = "fa", company: dict | None = None) -> UserInfo:
-    """The claims released for ``scopes`` (plus single claims named in a ``claims`` request)."""
+                locale: str = "fa", company: dict | None = None,
+                requested_at: int | None = None) -> UserInfo:
+    """The claims released for ``scopes`` (plus single claims named in a ``claims`` request,
+    and ``verified_claims`` measured against ``requested_at``, when the request was made)."""
     names = claims_of(scopes)
-    requested = set(((claims_request or {}).get(member)) or {})
+    asked = ((claims_request or {}).get(member)) or {}
     allowed = claims_of(allowed_scopes)
-    names |= requested & allowed
+    names |= set(asked) & allowed
     values = _all_claims(account, locale, company)
     info = UserInfo(sub=account.id)
     info.update({name: values[name] for name in sorted(names) if name in values})
+    if "verified_claims" in asked:
+        answer = _verified_claims(account, asked["verified_claims"], allowed_scopes,
+                                  requested_at)
+        if answer is not None:
+            info["verified_claims"] = answer
     return info
 

@@ -49,6 +49,8 @@ class AuthenticatedUser:
     claims: dict | None = None
     locale: str = "fa"
     allowed_scopes: list[str] = field(default_factory=list)
+    # When the authorization request was processed: ``verified_claims`` max_age counts from it.
+    requested_at: int | None = None
 
     def get_user_id(self) -> str:
         return self.account.id
@@ -67,6 +69,7 @@ class AuthorizationCode(AuthorizationCodeMixin):
     claims: dict | None = None
     sid: str | None = None
     locale: str = "fa"
+    requested_at: int | None = None
     code_hash: str = ""
 
     def get_redirect_uri(self) -> str:
@@ -129,7 +132,7 @@ class AuthorizationCodeGrant(RegisteredResources, grants.AuthorizationCodeGrant)
             authn=user.authn.to_dict(), nonce=data.get("nonce"),
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"), claims=user.claims,
-            sid=user.sid, locale=user.locale)
+            sid=user.sid, locale=user.locale, requested_at=user.requested_at)
         svc = services()
         svc.store.put(f"code:{token_hash(code)}", asdict(item),
                       svc.settings.tokens.authorization_code_seconds)
@@ -165,7 +168,8 @@ class AuthorizationCodeGrant(RegisteredResources, grants.AuthorizationCodeGrant)
                                  authn=Authentication.from_dict(authorization_code.authn),
                                  sid=authorization_code.sid, claims=authorization_code.claims,
                                  locale=authorization_code.locale,
-                                 allowed_scopes=self.request.client.scope.split())
+                                 allowed_scopes=self.request.client.scope.split(),
+                                 requested_at=authorization_code.requested_at)
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -222,7 +226,7 @@ class OpenIDCode(_OpenIDCode):
         # token carries the subject plus what the ``claims`` parameter asks of it (§5.5).
         return user_claims(user.account, (), member="id_token",
                            claims_request=user.claims, allowed_scopes=user.allowed_scopes,
-                           locale=user.locale)
+                           locale=user.locale, requested_at=user.requested_at)
 
 
 class RefreshTokenGrant(RegisteredResources, grants.RefreshTokenGrant):
@@ -259,7 +263,7 @@ class RefreshTokenGrant(RegisteredResources, grants.RefreshTokenGrant):
         return AuthenticatedUser(account=account,
                                  authn=Authentication.from_dict(grant.authentication),
                                  sid=grant.session_id, grant_id=grant.id,
-                                 claims=grant.claims,
+                                 claims=grant.claims, requested_at=grant.requested_at,
                                  allowed_scopes=self.request.client.scope.split())
 
     def revoke_old_credential(self, refresh_token: RefreshToken) -> None:

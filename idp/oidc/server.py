@@ -88,7 +88,8 @@ class AuthorizationServer(_AuthorizationServer):
             session.add(Grant(id=user.grant_id, client_id=client.client_id,
                               account_id=user.account.id, scope=token.get("scope", ""),
                               authentication=user.authn.to_dict(),
-                              claims=user.claims, session_id=user.sid))
+                              claims=user.claims, requested_at=user.requested_at,
+                              session_id=user.sid))
         if "refresh_token" in token:
             lifetime = timedelta(days=svc.settings.tokens.refresh_token_days)
             session.add(RefreshToken(grant_id=user.grant_id,

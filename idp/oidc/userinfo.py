@@ -33,7 +33,8 @@ class UserInfoEndpoint(_UserInfoEndpoint):
         grant = services().db.session.get(Grant, user.grant_id) if user.grant_id else None
         return user_claims(user.account, scope.split(), member="userinfo",
                            claims_request=grant.claims if grant else None,
-                           allowed_scopes=user.allowed_scopes, locale=user.locale)
+                           allowed_scopes=user.allowed_scopes, locale=user.locale,
+                           requested_at=grant.requested_at if grant else None)
 
 
 _http = outbound.session()

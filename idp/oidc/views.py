@@ -9,6 +9,11 @@ from idp.oidc import authorize as authorize_step
 from idp.oidc.claims import CLAIMS_SUPPORTED
 from idp.oidc.logout import log_out, needs_confirmation
 from idp.oidc.published import PublishedDocuments
+from idp.oidc.verified_claims import (
+    CLAIMS_IN_VERIFIED_CLAIMS,
+    ELECTRONIC_RECORDS_SUPPORTED,
+    EVIDENCE_SUPPORTED,
+)
 from idp.ratelimit import per_ip
 from idp.scopes import SUPPORTED_SCOPES
 from idp.services import services
@@ -60,6 +65,13 @@ def discovery_document(settings: Settings) -> dict:
         "backchannel_logout_session_supported": True,
         "authorization_response_iss_parameter_supported": True,  # RFC 9207 §3
         "service_documentation": f"{issuer}/guide",
+        # OpenID Connect for Identity Assurance 1.0 §9 (issue 11). verified_claims_supported
+        # left the final text, but the OIDF eKYC test plan still reads it.
+        "verified_claims_supported": True,
+        "trust_frameworks_supported": [settings.trust_framework],
+        "evidence_supported": list(EVIDENCE_SUPPORTED),
+        "electronic_records_supported": list(ELECTRONIC_RECORDS_SUPPORTED),
+        "claims_in_verified_claims_supported": list(CLAIMS_IN_VERIFIED_CLAIMS),
     }
 
 
