@@ -66,7 +66,7 @@ def finish(journey: Journey) -> ResponseReturnValue:
     remember_client(user, journey.client_id)
     db.commit()
     return respond(journey.params, user.grant_user(
-        claims=parse_claims_request(journey.params.get("claims")),
+        company=journey.company, claims=parse_claims_request(journey.params.get("claims")),
         locale=session.get("locale", "fa")))
 
 

@@ -144,11 +144,16 @@ def _all_claims(account: Account, locale: str, company: dict | None) -> dict:
 def user_claims(account: Account, scopes: Iterable[str], *, member: str = "userinfo",
                 claims_request: dict | None = None, allowed_scopes: Iterable[str] = (),
                 locale: str = "fa", company: dict | None = None) -> UserInfo:
-    """The claims released for ``scopes`` (plus single claims named in a ``claims`` request)."""
+    """The claims released for ``scopes`` (plus single claims named in a ``claims`` request),
+    and ``company`` when this login was a company login."""
     names = claims_of(scopes)
     requested = set(((claims_request or {}).get(member)) or {})
     allowed = claims_of(allowed_scopes)
     names |= requested & allowed
+    if company:
+        # Issue 8: a company login always says so, also to a legal-entity client that did not
+        # ask for the ``company`` scope.
+        names.add("company")
     values = _all_claims(account, locale, company)
     info = UserInfo(sub=account.id)
     info.update({name: values[name] for name in sorted(names) if name in values})
