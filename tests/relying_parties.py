@@ -31,9 +31,11 @@ class Sites:
 
 @contextmanager
 def running_services(tmp_path: Path, *, services: bool = False,
-                     names: tuple[str, ...] | None = None) -> Iterator[Sites]:
+                     names: tuple[str, ...] | None = None,
+                     registered: dict[str, dict] | None = None) -> Iterator[Sites]:
     """The provider (embedded, or on PostgreSQL + Redis with ``services``) and the named demo
-    apps (all by default), each with its own SQLite database under ``tmp_path``."""
+    apps (all by default), each with its own SQLite database under ``tmp_path``; ``registered``
+    changes an app's registration at the provider (``{"employer": {"legal_entity": False}}``)."""
     from idp import create_app
     from idp.settings import load_settings
 
@@ -45,7 +47,8 @@ def running_services(tmp_path: Path, *, services: bool = False,
     # The same citizen logs in more than once a minute: no SMS cool-down between logins.
     config = write_config(tmp_path, port=provider_port, services=services,
                           extra={"otp": {"resend_cooldown_seconds": 0}},
-                          clients=[app.registration(urls[app.name], secrets_[app.name])
+                          clients=[{**app.registration(urls[app.name], secrets_[app.name]),
+                                    **(registered or {}).get(app.name, {})}
                                    for app in chosen])
     settings = load_settings(config, environ={})
     provider = create_app(settings)
