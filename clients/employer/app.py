@@ -106,7 +106,7 @@ def new_list(company: dict, claims: dict):
     status = 200
     if request.method == "GET":
         year, month = lists.last_month()
-        form.year.data, form.month.data = str(year), str(month)
+        form.year.data, form.month.data = local_digits(year), str(month)
     elif "more" in request.form:
         # More rows, keeping what was typed; nothing is checked or stored yet.
         for _ in range(min(lists.MORE_ROWS, lists.MAX_ROWS - len(form.employees))):
