@@ -34,10 +34,16 @@ def remembered_scopes(account_id: str, client_id: str) -> set[str] | None:
     return set(consent.scope.split()) if consent else None
 
 
+def consented_scopes(client, params: dict) -> set[str]:
+    """What the citizen is asked to let the client read; a legal-entity client reads the
+    company as if it had asked for the ``company`` scope (issue 8)."""
+    return requested_scopes(params) | ({"company"} if client.legal_entity else set())
+
+
 def needs_consent(journey: Journey) -> bool:
     client = services().oauth_server.query_client(journey.client_id)
     return consent_required(first_party=client.first_party,
-                            requested=requested_scopes(journey.params),
+                            requested=consented_scopes(client, journey.params),
                             remembered=remembered_scopes(journey.account_id, client.client_id),
                             prompts=journey.params.get("prompt", "").split())
 
@@ -65,7 +71,7 @@ register(Step("consent", order=60, applies=for_relying_parties, needed=needs_con
 @at_step("consent")
 def consent(journey: Journey) -> ResponseReturnValue:
     client = services().oauth_server.query_client(journey.client_id)
-    scopes = requested_scopes(journey.params)
+    scopes = consented_scopes(client, journey.params)
     form = ConsentForm()
     if form.validate_on_submit() and form.decision.data in {"allow", "deny"}:
         if form.client_id.data != client.client_id:

@@ -274,7 +274,12 @@ def test_registry_slow_is_the_try_again_later_page(client, app):
 
 
 def test_legal_entity_client_always_gets_a_company_login(client, app):
-    params = redirect_params(company_login(client, app, employer_url(), CEO_OF))
+    consent = login(client, app, employer_url(), {**DEMO, "company": CEO_OF}, consent=None)
+    # The consent page says the company is read, though the scope was not asked for.
+    assert 'data-scope="company"' in consent.get_data(as_text=True)
+    params = redirect_params(follow(client, client.post("/login/consent", data={
+        "csrf_token": csrf(consent.get_data(as_text=True)), "decision": "allow",
+        "client_id": "employer-rp"})))
     tokens = tokens_for(client, params, EMPLOYER)
     expected = company_claim(CEO_OF, "شرکت نمونه‌سازان آزمایشی")
     # As if it had asked for the company scope, which it did not.
@@ -348,3 +353,19 @@ def test_sandbox_demo_file_is_the_company_registry():
     registry = load_sandbox(Path(DEMO_SANDBOX)).companies
     assert registry.find_company(CEO_OF).ceo_national_code == "0499370899"
     assert registry.find_company(UNKNOWN) is None
+
+
+def test_company_lookups_are_rate_limited(settings):
+    from idp import create_app
+
+    settings.clients = [*settings.clients, CORP]
+    settings.ratelimit.enabled = True
+    settings.ratelimit.company_per_ip = "3 per 10 minutes"
+    app = create_app(settings)
+    client = app.test_client()
+    company_login(client, app, corp_url(), None)
+    statuses = [post_company(client, {"company_national_id": NOT_CEO_OF}).status_code
+                for _ in range(4)]
+    assert statuses == [422, 422, 422, 429]
+    assert len(events(app, "company.refused")) == 3  # the fourth never reached the registry
+    app.extensions["idp"].db.engine.dispose()
