@@ -31,7 +31,7 @@ def company_login(start: Start) -> bool:
 register(Step("company", order=50, applies=company_login))
 
 
-def _page(journey: Journey, form: CompanyForm, refusal=None, status: int = 200):
+def _page(journey: Journey, form: CompanyForm, refusal: tuple | None = None, status: int = 200):
     client = services().oauth_server.query_client(journey.client_id)
     return render_template("login/company.html", form=form, refusal=refusal,
                            client_name=client.name,

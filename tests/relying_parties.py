@@ -9,6 +9,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import requests
 from live import demo_person, free_port, serve, walk_login, write_config
 from sqlalchemy import text
@@ -51,6 +52,9 @@ def running_services(tmp_path: Path, *, services: bool = False,
                                     **(registered or {}).get(app.name, {})}
                                    for app in chosen])
     settings = load_settings(config, environ={})
+    if services:
+        # What earlier tests left in the shared Redis (an SMS cool-down of the same mobile).
+        redis.Redis.from_url(settings.redis.url).flushdb()
     provider = create_app(settings)
     sites = Sites(issuer=settings.server.issuer, outbox=settings.path(settings.sms.outbox_path),
                   urls=urls, provider=provider, secrets=secrets_)
