@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from clients.employer import create_app as create_employer
 from clients.insurance import create_app as create_insurance
 from clients.municipal import create_app as create_municipal
 
@@ -22,6 +23,8 @@ class DemoApp:
     scope: str
     log_in_as: str  # the demo line's "whom to log in as"
     factory: Callable[..., Flask]  # (issuer, client_id, client_secret, base_url, database_url)
+    # Issue 8: every login to it is a company login by the company's CEO.
+    legal_entity: bool = False
 
     def registration(self, base_url: str, client_secret: str) -> dict:
         """Its ``[[clients]]`` entry: first-party (single sign-on between the services shows
@@ -30,7 +33,7 @@ class DemoApp:
                 "redirect_uris": [f"{base_url}/callback"],
                 "post_logout_redirect_uris": [f"{base_url}/logged-out"],
                 "backchannel_logout_uri": f"{base_url}/backchannel-logout",
-                "scope": self.scope, "first_party": True}
+                "scope": self.scope, "first_party": True, "legal_entity": self.legal_entity}
 
     def create(self, issuer: str, client_secret: str, base_url: str, database_url: str) -> Flask:
         return self.factory(issuer, self.name, client_secret, base_url, database_url)
@@ -49,4 +52,10 @@ DEMO_APPS: tuple[DemoApp, ...] = (
             log_in_as="0499370899 or 1214792235 (insured), 2607114462 (insured in the past), "
                       "7849881354 (no record); or single sign-on after the municipal service",
             factory=create_insurance),
+    DemoApp(name="employer", port_option="employer-port", default_port=5003,
+            title="سامانه کارفرمایان سازمان تأمین اجتماعی",
+            scope="openid profile national_id offline_access",
+            log_in_as="0499370899 as CEO of company 10408552260 or 10173048674 (10085761056 "
+                      "and 10623012386 refuse him: not their CEO)",
+            factory=create_employer, legal_entity=True),
 )

@@ -40,6 +40,12 @@ def remembered_scopes(account_id: str, client_id: str) -> set[str] | None:
     return set(consent.scope.split()) if consent else None
 
 
+def consented_scopes(client, params: dict) -> set[str]:
+    """The scopes the citizen is asked to let the client read; a legal-entity client reads the
+    company as if it had asked for the ``company`` scope (issue 8)."""
+    return requested_scopes(params) | ({"company"} if client.legal_entity else set())
+
+
 def verified_to_release(journey: Journey, client) -> list[VerifiedClaim]:
     """The verified claims this login would release to ``client``."""
     account = services().db.session.get(Account, journey.account_id)
@@ -50,7 +56,7 @@ def verified_to_release(journey: Journey, client) -> list[VerifiedClaim]:
 def consent_items(journey: Journey, client) -> set[str]:
     """What the citizen is asked to consent to: the scopes, and each verified claim."""
     verified = {f"verified:{claim.name}" for claim in verified_to_release(journey, client)}
-    return requested_scopes(journey.params) | verified
+    return consented_scopes(client, journey.params) | verified
 
 
 def needs_consent(journey: Journey) -> bool:
@@ -84,7 +90,7 @@ register(Step("consent", order=60, applies=for_relying_parties, needed=needs_con
 @at_step("consent")
 def consent(journey: Journey) -> ResponseReturnValue:
     client = services().oauth_server.query_client(journey.client_id)
-    scopes = requested_scopes(journey.params)
+    scopes = consented_scopes(client, journey.params)
     verified = verified_to_release(journey, client)
     form = ConsentForm()
     if form.validate_on_submit() and form.decision.data in {"allow", "deny"}:

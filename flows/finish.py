@@ -71,7 +71,8 @@ def finish(journey: Journey) -> ResponseReturnValue:
     refresh_if_older(user.account, strictest_max_age(claims), journey.created_at)
     db.commit()
     return respond(journey.params, user.grant_user(
-        claims=claims, locale=session.get("locale", "fa"), requested_at=journey.created_at))
+        company=journey.company, claims=claims, locale=session.get("locale", "fa"),
+        requested_at=journey.created_at))
 
 
 def deny(journey: Journey) -> ResponseReturnValue:

@@ -46,6 +46,8 @@ class Journey:
     authn: dict | None = None
     account_id: str | None = None
     postal_review: bool = False
+    # The ``company`` claim of a company login, once its CEO was confirmed (issue 8).
+    company: dict | None = None
 
     @property
     def live(self) -> bool:

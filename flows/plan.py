@@ -29,6 +29,8 @@ class Start:
     relying_party: bool
     prompts: tuple[str, ...] = ()
     scopes: frozenset[str] = frozenset()
+    # A legal-entity client: every login to it is a company login (issue 8).
+    legal_entity: bool = False
 
 
 def always(_journey: Journey) -> bool:

@@ -17,6 +17,7 @@ from flows.plan import Start, advance, make_plan
 from idp.interaction import LoginRequest
 from idp.oidc.authorize import refuse
 from idp.oidc.claims import requested_scopes
+from idp.services import services
 
 # How a citizen without a provider session proves who they are, unless they choose another way.
 DEFAULT_METHOD = "otp"
@@ -53,6 +54,8 @@ class Journeys:
         if user is not None:
             journey.account_id = user.account.id
             journey.authn = user.authn.to_dict()
+        client = services().oauth_server.query_client(login.client_id)
         journey.plan = make_plan(Start(method=method, relying_party=True, prompts=login.prompts,
-                                       scopes=frozenset(requested_scopes(login.params))))
+                                       scopes=frozenset(requested_scopes(login.params)),
+                                       legal_entity=client.legal_entity))
         return journey

@@ -3,10 +3,12 @@
 It is made once, by the step that proves the citizen (the one-time code today; a QR approval,
 a password later), and carried whole by the journey, the provider session, the authorization
 code and the refresh-token grant, so ``amr``, ``acr`` and ``auth_time`` have one source.
+The company of a company login (issue 8) rides on the record of that one login: the session
+keeps the proof, each login for a relying party names its own company.
 """
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 # The assurance level of a login proved by a one-time code to the citizen's own mobile, whose
 # owner the registries confirmed (SPEC §3 steps 2–3).
@@ -29,6 +31,12 @@ class Authentication:
     amr: tuple[str, ...]
     acr: str
     auth_time: int
+    # ``{"national_id", "name", "role": "ceo"}``: the company this login is for (issue 8).
+    company: dict | None = None
+
+    def for_company(self, company: dict | None) -> "Authentication":
+        """This proof, for a login on behalf of ``company`` (or for the citizen alone)."""
+        return replace(self, company=company)
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -216,10 +216,12 @@ def clients() -> None:
 @click.option("--jwks-uri", default=None)
 @click.option("--resource", "resources", multiple=True,
               help="A resource (RFC 8707) the client may name as its tokens' audience.")
+@click.option("--legal-entity", is_flag=True,
+              help="Every login is a company login by its CEO (tokens carry `company`).")
 @click.pass_obj
 def clients_add(obj: Context, name, redirect_uris, public, first_party, scope, post_logout,
                 backchannel_logout_uri, auth_method, id_token_alg, jwks_file, jwks_uri,
-                resources) -> None:
+                resources, legal_entity) -> None:
     """Register a client; prints {"client_id", "client_secret"} as JSON (secret shown once)."""
     database = obj.database()
     jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
@@ -229,7 +231,8 @@ def clients_add(obj: Context, name, redirect_uris, public, first_party, scope, p
                 session, name=name, redirect_uris=redirect_uris, public=public,
                 first_party=first_party, scope=scope, post_logout_redirect_uris=post_logout,
                 backchannel_logout_uri=backchannel_logout_uri, auth_method=auth_method,
-                id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri, resources=resources)
+                id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri, resources=resources,
+                legal_entity=legal_entity)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
         session.commit()

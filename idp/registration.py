@@ -74,8 +74,8 @@ def register_client(session: Session, *, name: str, redirect_uris: Iterable[str]
                     backchannel_logout_uri: str | None = None, auth_method: str | None = None,
                     id_token_alg: str = "RS256", client_id: str | None = None,
                     client_secret: str | None = None, jwks: dict | None = None,
-                    jwks_uri: str | None = None,
-                    resources: Iterable[str] = ()) -> tuple[Client, str | None]:
+                    jwks_uri: str | None = None, resources: Iterable[str] = (),
+                    legal_entity: bool = False) -> tuple[Client, str | None]:
     """Add a client; returns it and its secret in plain text (shown once, stored hashed)."""
     fields = _validated(name=name, redirect_uris=redirect_uris, public=public, scope=scope,
                         post_logout_redirect_uris=post_logout_redirect_uris,
@@ -88,7 +88,7 @@ def register_client(session: Session, *, name: str, redirect_uris: Iterable[str]
     # Hex, not base64url: an id starting with '-' would read as an option on a command line.
     client = Client(client_id=client_id or secrets.token_hex(16),
                     client_secret_hash=hash_secret(secret) if secret else None,
-                    first_party=first_party, **fields)
+                    first_party=first_party, legal_entity=legal_entity, **fields)
     session.add(client)
     session.flush()
     return client, secret
@@ -148,6 +148,7 @@ def _sync_one(session: Session, entry: dict) -> None:
     for key, value in fields.items():
         setattr(client, key, value)
     client.first_party = bool(entry.get("first_party", False))
+    client.legal_entity = bool(entry.get("legal_entity", False))
     if needs_secret and not (client.client_secret_hash and client.check_client_secret(secret)):
         client.client_secret_hash = hash_secret(secret)
     elif not needs_secret:

@@ -31,9 +31,10 @@ class SessionUser(UserMixin):
     def get_id(self) -> str:
         return self.sid
 
-    def grant_user(self, **details) -> AuthenticatedUser:
-        """The citizen of this session as a code or token will carry them."""
-        return AuthenticatedUser(account=self.account, authn=self.authn,
+    def grant_user(self, company: dict | None = None, **details) -> AuthenticatedUser:
+        """The citizen of this session as a code or token will carry them, on behalf of
+        ``company`` when this login is a company login (issue 8)."""
+        return AuthenticatedUser(account=self.account, authn=self.authn.for_company(company),
                                  sid=public_sid(self.sid), **details)
 
 

@@ -140,6 +140,8 @@ class RateLimitSettings:
     otp_verify_per_journey: str = "15 per 10 minutes"
     identity_per_ip: str = "30 per 10 minutes"
     identity_per_mobile: str = "10 per 10 minutes"
+    # Company national IDs asked of the company registry from one address (issue 8).
+    company_per_ip: str = "30 per 10 minutes"
     captcha_per_ip: str = "120 per 10 minutes"
     token_per_ip: str = "600 per minute"
     # Each /authorize request stores a pending login: one address may not fill the store.

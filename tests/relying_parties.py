@@ -33,10 +33,12 @@ class Sites:
 
 @contextmanager
 def running_services(tmp_path: Path, *, database_url: str | None = None,
-                     names: tuple[str, ...] | None = None) -> Iterator[Sites]:
+                     names: tuple[str, ...] | None = None,
+                     registered: dict[str, dict] | None = None) -> Iterator[Sites]:
     """The provider (embedded, or with ``database_url`` on that PostgreSQL database and the
     tests' Redis) and the named demo apps (all by default), each with its own SQLite database
-    under ``tmp_path``."""
+    under ``tmp_path``; ``registered`` changes an app's registration at the provider
+    (``{"employer": {"legal_entity": False}}``)."""
     from idp import create_app
     from idp.settings import load_settings
 
@@ -52,7 +54,8 @@ def running_services(tmp_path: Path, *, database_url: str | None = None,
         # The tests' Redis database: earlier tests' cool-downs and journeys must not leak in.
         redis.Redis.from_url(os.environ["IDP_TEST_REDIS_URL"]).flushdb()
     config = write_config(tmp_path, port=provider_port, services=bool(database_url), extra=extra,
-                          clients=[app.registration(urls[app.name], secrets_[app.name])
+                          clients=[{**app.registration(urls[app.name], secrets_[app.name]),
+                                    **(registered or {}).get(app.name, {})}
                                    for app in chosen])
     settings = load_settings(config, environ={})
     provider = create_app(settings)

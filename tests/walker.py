@@ -16,9 +16,10 @@ Playwright, the benchmark's asyncio client) fetches pages and hands each respons
   refused), a step the table has no answer for, a form that is not on the page.
 
 The answers are a table keyed by step name — the last path segment of ``/login/<step>``:
-``mobile``, ``otp``, ``identity``, ``postal``, ``consent`` — built by :func:`answers` from a
-person and a callable that fetches the one-time code sent to a mobile (``09…``) from the SMS
-outbox. A value in the table may be a callable, called when the form is filled.
+``mobile``, ``otp``, ``identity``, ``postal``, ``company``, ``consent`` — built by
+:func:`answers` from a person and a callable that fetches the one-time code sent to a mobile
+(``09…``) from the SMS outbox. A value in the table may be a callable, called when the form
+is filled.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-STEPS = ("mobile", "otp", "identity", "postal", "consent")
+STEPS = ("mobile", "otp", "identity", "postal", "company", "consent")
 
 # The sandbox registry's demo citizen (idp/registries/sandbox_demo.toml).
 DEMO_PERSON: dict = {
@@ -53,9 +54,11 @@ def answers(person: Mapping, otp: Callable[[str], str]) -> dict[str, Answer]:
     ``person``: ``mobile`` (``09…``), ``national_code`` (or, for a foreign national,
     ``fida_code`` and ``secondary_id`` as ``(kind, value)``), ``birth`` (Jalali year, month, day),
     optionally ``postal_code_override`` (typed over the pre-filled postal code; without it the
-    registry's code is confirmed as shown) and ``consent`` (``"allow"``, ``"deny"``, or
-    ``None`` to stop on the consent page; ``"allow"`` when absent). ``otp(mobile)`` returns the
-    code sent to ``mobile``.
+    registry's code is confirmed as shown), ``company`` (the company national ID typed on the
+    company step, the fields to post there, e.g. ``{"decision": "cancel"}``, or ``None`` to stop
+    on that step; absent: the walk fails if the step comes) and ``consent`` (``"allow"``,
+    ``"deny"``, or ``None`` to stop on the consent page; ``"allow"`` when absent).
+    ``otp(mobile)`` returns the code sent to ``mobile``.
     """
     mobile = person["mobile"]
     year, month, day = person["birth"]
@@ -69,13 +72,18 @@ def answers(person: Mapping, otp: Callable[[str], str]) -> dict[str, Answer]:
     else:
         identity = {"identity_type": "iranian", "national_code": person["national_code"],
                     **birth}
-    return {
+    company = person.get("company")
+    table: dict[str, Answer] = {
         "mobile": {"mobile": mobile},
         "otp": {"otp": lambda: otp(mobile)},
         "identity": identity,
         "postal": {"postal_code": postal} if postal else {},
         "consent": {"decision": decision} if decision else None,
     }
+    if "company" in person:
+        table["company"] = {"company_national_id": company} if isinstance(company, str) \
+            else company
+    return table
 
 
 # --- what the walk tells the driver ------------------------------------------------------------

@@ -42,6 +42,8 @@ class Client(ClientMixin, Base):
     jwks_uri: Mapped[str | None] = mapped_column(Text)
     # RFC 8707: the resources this client may name as its access tokens' audience.
     resources: Mapped[list | None] = mapped_column(JSON, default=list)
+    # Issue 8: every login to a legal-entity client is a company login by the company's CEO.
+    legal_entity: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -65,6 +67,7 @@ class Client(ClientMixin, Base):
             "jwks": self.jwks,
             "jwks_uri": self.jwks_uri,
             "resources": list(self.resources or []),
+            "legal_entity": self.legal_entity,
         }
 
     def get_client_id(self) -> str:

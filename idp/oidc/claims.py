@@ -173,11 +173,16 @@ def user_claims(account: Account, scopes: Iterable[str], *, member: str = "useri
                 locale: str = "fa", company: dict | None = None,
                 requested_at: int | None = None) -> UserInfo:
     """The claims released for ``scopes`` (plus single claims named in a ``claims`` request,
-    and ``verified_claims`` measured against ``requested_at``, when the request was made)."""
+    ``verified_claims`` measured against ``requested_at``, when the request was made), and
+    ``company`` when this login was a company login."""
     names = claims_of(scopes)
     asked = ((claims_request or {}).get(member)) or {}
     allowed = claims_of(allowed_scopes)
     names |= set(asked) & allowed
+    if company:
+        # Issue 8: a company login always says so, also to a legal-entity client that did not
+        # ask for the ``company`` scope.
+        names.add("company")
     values = _all_claims(account, locale, company)
     info = UserInfo(sub=account.id)
     info.update({name: values[name] for name in sorted(names) if name in values})

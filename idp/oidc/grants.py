@@ -223,10 +223,12 @@ class OpenIDCode(_OpenIDCode):
 
     def generate_user_info(self, user: AuthenticatedUser, scope: str):
         # OIDC Core §5.4: with an access token issued, scope claims come from UserInfo; the ID
-        # token carries the subject plus what the ``claims`` parameter asks of it (§5.5).
+        # token carries the subject plus what the ``claims`` parameter asks of it (§5.5), and
+        # the company of a company login (SPEC §4).
         return user_claims(user.account, (), member="id_token",
                            claims_request=user.claims, allowed_scopes=user.allowed_scopes,
-                           locale=user.locale, requested_at=user.requested_at)
+                           locale=user.locale, requested_at=user.requested_at,
+                           company=user.authn.company)
 
 
 class RefreshTokenGrant(RegisteredResources, grants.RefreshTokenGrant):

@@ -53,6 +53,9 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         claims = {"gid": user.grant_id}
         if user.sid:
             claims["sid"] = user.sid
+        if user.authn.company:
+            # SPEC §4: the access token of a company login names the company.
+            claims["company"] = user.authn.company
         return claims
 
     def generate(self, grant_type, client, user=None, scope=None, expires_in=None,

@@ -31,10 +31,13 @@ class UserInfoEndpoint(_UserInfoEndpoint):
 
     def generate_user_info(self, user: AuthenticatedUser, scope: str):
         grant = services().db.session.get(Grant, user.grant_id) if user.grant_id else None
+        # The grant keeps how its login was made, the company of a company login with it.
+        company = (grant.authentication or {}).get("company") if grant else None
         return user_claims(user.account, scope.split(), member="userinfo",
                            claims_request=grant.claims if grant else None,
                            allowed_scopes=user.allowed_scopes, locale=user.locale,
-                           requested_at=grant.requested_at if grant else None)
+                           requested_at=grant.requested_at if grant else None,
+                           company=company)
 
 
 _http = outbound.session()

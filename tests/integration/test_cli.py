@@ -85,6 +85,17 @@ def test_clients_add_registers_resources(run):
     assert refused.exit_code != 0 and "resource" in refused.output
 
 
+def test_clients_add_legal_entity(run):
+    # Issue 8: every login to a legal-entity client is a company login.
+    result = run("clients", "add", "--name", "کارفرمایان", "--redirect-uri",
+                 "https://rp.example/cb", "--legal-entity")
+    assert result.exit_code == 0, result.output
+    assert run("clients", "add", "--name", "x", "--redirect-uri",
+               "https://rp.example/cb").exit_code == 0
+    listed = json.loads(run("clients", "list").output)
+    assert [c["legal_entity"] for c in listed] == [True, False]
+
+
 # --- A configuration that cannot work is told in one line, not dumped (issue 9) --------------
 
 BAD_CONFIGURATIONS = {

@@ -18,7 +18,7 @@ from idp.cli import main
 
 def test_demo_has_a_port_option_per_app():
     help_text = CliRunner().invoke(main, ["demo", "--help"]).output
-    for option in ("--port", "--client-port", "--insurance-port"):
+    for option in ("--port", "--client-port", "--insurance-port", "--employer-port"):
         assert option in help_text
     assert [app.port_option for app in DEMO_APPS][:2] == ["client-port", "insurance-port"]
 

@@ -76,10 +76,23 @@ def test_a_step_passed_over_stays_passed_over(no_consent_lookup):
 
 def test_a_new_step_is_one_registration(monkeypatch):
     monkeypatch.setattr("flows.plan.STEPS", dict(STEPS))
-    register(Step("company", order=50, applies=lambda start: "company" in start.scopes))
-    with_company = Start(method="session", relying_party=True, scopes=frozenset({"company"}))
-    assert make_plan(with_company) == ["company", "consent"]
+    register(Step("device", order=55, applies=lambda start: "device" in start.scopes))
+    with_device = Start(method="session", relying_party=True, scopes=frozenset({"device"}))
+    assert make_plan(with_device) == ["device", "consent"]
     assert make_plan(Start(method="session", relying_party=True)) == ["consent"]
+
+
+def test_company_step_after_postal_before_consent_also_under_single_sign_on():
+    # Issue 8: asked for with the company scope or by a legal-entity client.
+    asked = frozenset({"openid", "company"})
+    assert make_plan(Start(method="otp", relying_party=True, scopes=asked)) == [
+        "mobile", "otp", "identity", "postal", "company", "consent"]
+    assert make_plan(Start(method="session", relying_party=True, scopes=asked)) == [
+        "company", "consent"]
+    assert make_plan(Start(method="session", relying_party=True, legal_entity=True)) == [
+        "company", "consent"]
+    assert "company" not in make_plan(Start(method="session", relying_party=True))
+    assert "company" not in make_plan(Start(method="otp", relying_party=False))
 
 
 def test_a_step_is_registered_once():

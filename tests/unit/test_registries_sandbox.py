@@ -12,6 +12,7 @@ from idp.identifiers import (
     national_code_check_digit,
     normalize_company_id,
     normalize_mobile,
+    normalize_national_code,
     normalize_postal_code,
 )
 from idp.registries import Company, Registries, build_registries
@@ -186,12 +187,14 @@ def test_demo_file_loads_and_holds_the_documented_demo_person():
     assert person is not None and "آزمایشی" in person.last_name
     assert registries.shahkar.owns("+989120000001", "iranian", "0499370899")
     data = registries.civil.data
-    assert len(data.people) == 8 and len(data.foreigners) == 2 and len(data.companies) == 2
+    assert len(data.people) == 8 and len(data.foreigners) == 2 and len(data.companies) == 4
     assert {f.person.nationality for f in data.foreigners.values()} == {"AF", "IQ"}
     for foreigner in data.foreigners.values():
         assert "passport" in foreigner.secondary_ids and len(foreigner.secondary_ids) == 2
-    for company in data.companies.values():
-        assert company.ceo_national_code in data.people
+    # Issue 8: a company a demo person runs, and one whose CEO is no demo person.
+    ceos = [company.ceo_national_code for company in data.companies.values()]
+    assert "0499370899" in ceos and any(ceo not in data.people for ceo in ceos)
+    assert normalize_national_code(ceos[-1]) == ceos[-1]
     owners = list(data.mobiles.values())
     assert any(owners.count(owner) == 2 for owner in owners)  # someone has two lines
     assert any(p.postal_code == "1968913141" for p in data.people.values())
