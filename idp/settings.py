@@ -19,7 +19,7 @@ DEMO_SANDBOX = PACKAGE_DIR / "registries" / "sandbox_demo.toml"
 CLIENT_KEYS = frozenset({
     "client_id", "client_secret", "name", "redirect_uris", "post_logout_redirect_uris",
     "backchannel_logout_uri", "scope", "public", "first_party", "auth_method", "id_token_alg",
-    "jwks", "jwks_uri", "resources"})
+    "jwks", "jwks_uri", "resources", "legal_entity"})
 
 
 class ConfigurationError(ValueError):

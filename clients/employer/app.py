@@ -10,13 +10,13 @@ database and lists back by tracking number.
 
 import re
 from functools import wraps
-from pathlib import Path
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from clients.common import Database, RelyingParty, RPConfig
 from clients.common.app import current_login, current_rp
+from clients.common.db import instance_sqlite
 from clients.common.i18n import local_digits, month_name
 from clients.employer import lists
 from clients.employer.models import Base, LoginSession, MonthlyList, SeenLogoutToken
@@ -34,12 +34,10 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     """The portal, registered at the provider as a legal-entity client with the URIs of the
     shared base (``/callback``, ``/logged-out``, ``/backchannel-logout``)."""
     app = Flask(__name__)
-    if database_url is None:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        database_url = f"sqlite:///{Path(app.instance_path) / 'employer.sqlite'}"
+    database_url = database_url or instance_sqlite(app, NAME)
     database = Database(database_url, Base.metadata)
     config = RPConfig(issuer=issuer, client_id=client_id, client_secret=client_secret,
-                      base_url=base_url, database_url=database_url, scope=SCOPE)
+                      base_url=base_url, scope=SCOPE)
     RelyingParty(app, config, name=NAME, database=database, session_model=LoginSession,
                  seen_model=SeenLogoutToken, after_login=_company_or_refuse)
     app.register_blueprint(bp)
