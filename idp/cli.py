@@ -169,10 +169,12 @@ def keys_list(obj: Context) -> None:
 @keys.command("rotate")
 @click.pass_obj
 def keys_rotate(obj: Context) -> None:
-    """Add a new current key per algorithm; retired keys stay published until tokens expire."""
+    """Publish a next key per algorithm; it signs after [keys] publish_ahead_seconds, when
+    every instance and every cached JWKS has it. Retired keys stay published until their
+    tokens expire."""
     ring = obj.keys()
     ring.ensure()
-    click.echo(json.dumps({"current": ring.rotate()}))
+    click.echo(json.dumps({"next": ring.rotate()}))
 
 
 @main.group()

@@ -45,6 +45,9 @@ class RedisSettings:
 @dataclass
 class KeysSettings:
     path: str = "keys"
+    # How long ``idp keys rotate`` publishes a new key before any instance signs with it; at
+    # least the JWKS max-age (300 s) plus the folder's re-read interval (30 s).
+    publish_ahead_seconds: int = 600
 
 
 @dataclass

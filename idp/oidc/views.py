@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, render_template, request
 
 from idp.authn import ACR_VALUES_SUPPORTED
 from idp.forms import ConfirmForm
+from idp.keys import JWKS_MAX_AGE_SECONDS
 from idp.oidc import authorize as authorize_step
 from idp.oidc.claims import CLAIMS_SUPPORTED
 from idp.oidc.logout import log_out, needs_confirmation
@@ -63,7 +64,9 @@ def discovery_document(settings: Settings) -> dict:
     }
 
 
-PUBLIC_HEADERS = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+# The JWKS's max-age is what a next key's publish-ahead period outlasts (idp.keys).
+PUBLIC_HEADERS = {"Cache-Control": f"public, max-age={JWKS_MAX_AGE_SECONDS}",
+                  "Access-Control-Allow-Origin": "*"}
 
 
 @bp.route("/.well-known/openid-configuration")
