@@ -67,3 +67,49 @@ def test_no_instance_signs_with_a_key_another_instance_does_not_publish(two_apps
     assert {kid for _, kid in signed[-4:]} == set(upcoming.values())
     assert not set(first.values()) & served[-1][1] and not set(first.values()) & served[-2][1]
     assert set(first.values()) <= {kid for _, kid in signed}
+
+
+def test_client_registrations_and_removals_reach_the_other_instance_within_a_minute(
+        two_apps, settings):
+    from flow import authorize_url
+
+    from idp.db import Database
+    from idp.registration import register_client, remove_client
+
+    second = two_apps[1]
+    server = second.extensions["idp"].oauth_server
+    clock = Clock(1000.0)
+    server.clock = clock
+    browser = second.test_client()
+    url = authorize_url(client_id="tax-office", redirect_uri="https://tax.example/cb",
+                        scope="openid")
+    assert browser.get(url).status_code == 400  # unknown here (and that is cached)
+
+    # `idp clients add` on another machine: the first instance's database session.
+    admin = Database(settings.database_url)
+    with admin.sessionmaker() as session:
+        register_client(session, name="اداره مالیات", redirect_uris=["https://tax.example/cb"],
+                        client_id="tax-office", scope="openid")
+        session.commit()
+    clock.advance(59)
+    answer = browser.get(url)
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+    with admin.sessionmaker() as session:
+        assert remove_client(session, "tax-office")
+        session.commit()
+    clock.advance(59)
+    assert browser.get(url).status_code == 400
+    admin.engine.dispose()
+
+
+def test_a_flood_of_unknown_client_ids_does_not_grow_the_cache(app, monkeypatch):
+    from idp.oidc import server as server_module
+
+    monkeypatch.setattr(server_module, "CLIENT_CACHE_ENTRIES", 50)
+    server = app.extensions["idp"].oauth_server
+    with app.app_context():
+        for number in range(120):
+            assert server.find_client(f"made-up-{number}") is None
+            assert len(server._clients) <= 50
+        assert server.find_client("test-rp") is not None
