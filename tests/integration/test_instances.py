@@ -113,3 +113,66 @@ def test_a_flood_of_unknown_client_ids_does_not_grow_the_cache(app, monkeypatch)
             assert server.find_client(f"made-up-{number}") is None
             assert len(server._clients) <= 50
         assert server.find_client("test-rp") is not None
+
+
+def test_a_login_alternates_between_two_instances_on_one_postgresql_and_redis(
+        tmp_path, services_database):
+    """Two providers on their own ports, every request of one citizen's login and every call
+    of the relying party going to the other instance than the last (round robin)."""
+    import itertools
+    from urllib.parse import parse_qs, urlsplit
+
+    import jwt as pyjwt
+    import requests
+    from conftest import _reset_services
+    from flow import authorize_url, pkce
+    from live import free_port, outbox_path, serve, walk_login, write_config
+
+    from idp.settings import load_settings
+
+    _reset_services(services_database)
+    public_port = free_port()
+    client = {"client_id": "city", "client_secret": "city-secret", "name": "شهرداری",
+              "redirect_uris": ["https://city.example/cb"],
+              "scope": "openid profile phone national_id offline_access"}
+    config = write_config(tmp_path, port=public_port, clients=[client], services=True,
+                          extra={"database": {"url": services_database}})
+    apps = [create_app(load_settings(config)), create_app(load_settings(config))]
+    public = f"http://127.0.0.1:{public_port}"
+    with serve(apps[0]) as first, serve(apps[1]) as second:
+        turns = itertools.cycle([first, second])
+        answered_by: list[str] = []
+
+        def route(url: str) -> str:
+            instance = next(turns)
+            answered_by.append(instance)
+            return url.replace(public, instance, 1)
+
+        verifier, challenge = pkce()
+        url = public + authorize_url(client_id="city", redirect_uri="https://city.example/cb",
+                                     scope="openid profile national_id offline_access",
+                                     code_challenge=challenge, code_challenge_method="S256")
+        final = walk_login(requests.Session(), url, redirect_uri="https://city.example/cb",
+                           outbox=outbox_path(config), route=route)
+        assert {first, second} <= set(answered_by) and len(answered_by) >= 6
+        code = parse_qs(urlsplit(final).query)["code"][0]
+        auth = ("city", "city-secret")
+        tokens = requests.post(route(f"{public}/token"), auth=auth, timeout=10, data={
+            "grant_type": "authorization_code", "code": code,
+            "redirect_uri": "https://city.example/cb", "code_verifier": verifier}).json()
+        jwks = pyjwt.PyJWKClient(route(f"{public}/jwks.json"))
+        claims = pyjwt.decode(tokens["id_token"], jwks.get_signing_key_from_jwt(
+            tokens["id_token"]).key, algorithms=["RS256"], audience="city", issuer=public)
+        info = requests.get(route(f"{public}/userinfo"), timeout=10,
+                            headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        assert info.status_code == 200 and info.json()["sub"] == claims["sub"]
+        assert info.json()["national_code"] == "0499370899"
+        refreshed = requests.post(route(f"{public}/token"), auth=auth, timeout=10, data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        assert refreshed.status_code == 200
+        # The spent refresh token is refused by either instance (one family, one store).
+        replay = requests.post(route(f"{public}/token"), auth=auth, timeout=10, data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    for app in apps:
+        app.extensions["idp"].db.engine.dispose()
