@@ -1,4 +1,4 @@
-"""The ``idp`` command: serve, demo, database, keys and clients."""
+"""The ``idp`` command: serve, demo, database, keys, clients and the audit trail."""
 
 import json
 import threading
@@ -9,7 +9,7 @@ import click
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from clients.municipal import create_app as create_municipal
-from idp import create_app, production
+from idp import audit, create_app, production
 from idp.db import Database
 from idp.keys import KeyRing
 from idp.migrations import upgrade
@@ -238,3 +238,38 @@ def clients_remove(obj: Context, client_id: str) -> None:
             raise click.ClickException(f"no client {client_id!r}")
         session.commit()
     click.echo(f"removed {client_id}")
+
+
+def _iso_time(_ctx, _param, value: str | None):
+    if value is None:
+        return None
+    try:
+        return audit.parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from exc
+
+
+@main.command("audit")
+@click.option("--citizen", default=None, help="National code, FIDA code or account id.")
+@click.option("--client", "client_id", default=None, help="A client_id.")
+@click.option("--event", "events", multiple=True,
+              help="An event name (login.success, token.issued, …); repeat for several.")
+@click.option("--since", default=None, callback=_iso_time,
+              help="ISO 8601 time (UTC unless it names a zone), inclusive.")
+@click.option("--until", default=None, callback=_iso_time,
+              help="ISO 8601 time (UTC unless it names a zone), exclusive.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1),
+              help="At most this many events: the newest that match.")
+@click.pass_obj
+def audit_query(obj: Context, citizen, client_id, events, since, until, limit) -> None:
+    """The audit trail as JSON lines, oldest first."""
+    with obj.database().sessionmaker() as session:
+        account_ids = None
+        if citizen is not None:
+            account_ids = audit.citizen_account_ids(session, citizen)
+            if not account_ids:
+                raise click.ClickException(f"no account for citizen {citizen!r}")
+        wanted = audit.AuditQuery(account_ids=account_ids, client_id=client_id,
+                                  events=tuple(events), since=since, until=until, limit=limit)
+        for line in audit.query(session, wanted):
+            click.echo(json.dumps(line, ensure_ascii=False))
