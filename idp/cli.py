@@ -184,7 +184,8 @@ def clients() -> None:
 
 @clients.command("add")
 @click.option("--name", required=True)
-@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True,
+              help="Where citizens come back (authorization_code); repeat for several.")
 @click.option("--public", is_flag=True, help="No secret; PKCE required.")
 @click.option("--first-party", is_flag=True, help="No consent page.")
 @click.option("--scope", default=None, help='Space-separated, e.g. "openid profile".')
@@ -198,10 +199,14 @@ def clients() -> None:
 @click.option("--jwks-uri", default=None)
 @click.option("--resource", "resources", multiple=True,
               help="A resource (RFC 8707) the client may name as its tokens' audience.")
+@click.option("--grant", "grants", multiple=True,
+              type=click.Choice(["authorization_code", "client_credentials"]),
+              help="A grant the client may use (default authorization_code, which brings "
+                   "refresh_token); client_credentials alone makes a service client.")
 @click.pass_obj
 def clients_add(obj: Context, name, redirect_uris, public, first_party, scope, post_logout,
                 backchannel_logout_uri, auth_method, id_token_alg, jwks_file, jwks_uri,
-                resources) -> None:
+                resources, grants) -> None:
     """Register a client; prints {"client_id", "client_secret"} as JSON (secret shown once)."""
     database = obj.database()
     jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
@@ -211,13 +216,14 @@ def clients_add(obj: Context, name, redirect_uris, public, first_party, scope, p
                 session, name=name, redirect_uris=redirect_uris, public=public,
                 first_party=first_party, scope=scope, post_logout_redirect_uris=post_logout,
                 backchannel_logout_uri=backchannel_logout_uri, auth_method=auth_method,
-                id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri, resources=resources)
+                id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri, resources=resources,
+                grant_types=grants or None)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
         session.commit()
         click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret,
                                "token_endpoint_auth_method": client.auth_method,
-                               "scope": client.scope}))
+                               "scope": client.scope, "grant_types": client.grant_types}))
 
 
 @clients.command("list")

@@ -90,8 +90,15 @@ class AuthorizationServer(_AuthorizationServer):
         """Record the grant (first issue) and the refresh token, in one commit."""
         svc = services()
         session = svc.db.session
-        user: AuthenticatedUser = request.user
+        user: AuthenticatedUser | None = request.user
         client = request.client
+        if user is None:
+            # client_credentials: no citizen, no grant, no refresh token; the audit row only.
+            record("token.issued", client_id=client.client_id,
+                   grant_type=request.payload.grant_type,
+                   resource=request.form.getlist("resource") or list(client.resources[:1]))
+            session.commit()
+            return
         if request.refresh_token is None:
             session.add(Grant(id=user.grant_id, client_id=client.client_id,
                               account_id=user.account.id, scope=token.get("scope", ""),

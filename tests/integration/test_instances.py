@@ -3,6 +3,7 @@ with, publish, and which clients exist."""
 
 import time
 
+import jwt
 import pytest
 
 from idp import create_app
@@ -22,9 +23,15 @@ class Clock:
         self.now += seconds
 
 
+SERVICE = {"client_id": "tax-backend", "client_secret": "tax-backend-secret",
+           "name": "سامانه مالیات (سرور)", "grant_types": ["client_credentials"],
+           "resources": ["https://api.tax.example/"]}
+
+
 @pytest.fixture
 def two_apps(settings):
     """Two instances built from the same settings: one database, one Redis, one keys folder."""
+    settings.clients = [*settings.clients, SERVICE]
     apps = [create_app(settings), create_app(settings)]
     for app in apps:
         app.config["TESTING"] = True
@@ -56,6 +63,11 @@ def test_no_instance_signs_with_a_key_another_instance_does_not_publish(two_apps
             served.append((clock.now, {k["kid"] for k in
                                        browser.get("/jwks.json").get_json()["keys"]}))
             signed.extend((clock.now, ring.signing_kid(alg)) for alg in ("RS256", "ES256"))
+            if step % 4 == 0:  # and a real token, as a service would get it
+                token = browser.post("/token", data={"grant_type": "client_credentials"},
+                                     auth=("tax-backend", "tax-backend-secret")).get_json()
+                signed.append((clock.now, jwt.get_unverified_header(token["access_token"])[
+                    "kid"]))
         clock.advance(7)
     # A relying party may hold any JWKS either instance served within its max-age.
     for signed_at, kid in signed:
@@ -64,7 +76,7 @@ def test_no_instance_signs_with_a_key_another_instance_does_not_publish(two_apps
                 assert kid in kids, f"{kid} signed at {signed_at} missing from a JWKS " \
                                     f"served at {served_at}"
     # The rotation did happen on both, and the retired keys left once their tokens expired.
-    assert {kid for _, kid in signed[-4:]} == set(upcoming.values())
+    assert {kid for _, kid in signed[-4:]} == set(upcoming.values())  # 299 % 4: no token
     assert not set(first.values()) & served[-1][1] and not set(first.values()) & served[-2][1]
     assert set(first.values()) <= {kid for _, kid in signed}
 
