@@ -20,6 +20,7 @@ from idp.interaction import Interaction
 from idp.keys import KeyRing
 from idp.logs import configure_logging
 from idp.messaging import build_mailer, build_sms_sender
+from idp.metrics import CountedSender, timed_registries
 from idp.migrations import upgrade
 from idp.oidc import build_server
 from idp.oidc.views import bp as oidc_bp
@@ -111,8 +112,10 @@ def build_services(settings: Settings, interaction: Interaction) -> Services:
     return Services(
         settings=settings, db=Database(settings.database_url),
         store=Store.from_url(settings.redis.url), keys=keys,
-        registries=build_registries(settings.registries, settings.base_dir),
-        sms=build_sms_sender(settings.sms, settings.base_dir),
-        mailer=build_mailer(settings.email, settings.base_dir),
+        registries=timed_registries(build_registries(settings.registries, settings.base_dir)),
+        sms=CountedSender(build_sms_sender(settings.sms, settings.base_dir),
+                          gateway=settings.sms.backend, channel="sms"),
+        mailer=CountedSender(build_mailer(settings.email, settings.base_dir),
+                             gateway=settings.email.backend, channel="email"),
         oauth_server=build_server(settings), interaction=interaction,
         discovery=discovery_document(settings))

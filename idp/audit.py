@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from idp.identifiers import normalize_fida_code, normalize_national_code
+from idp.metrics import metrics
 from idp.models import Account, AuditEvent
 from idp.models.base import utcnow
 from idp.services import services
@@ -28,6 +29,9 @@ def record(event: str, *, account_id: str | None = None, client_id: str | None =
     services().db.session.execute(_INSERT, {
         "at": utcnow(), "event": event, "account_id": account_id, "client_id": client_id,
         "ip": ip, "detail": detail})
+    collector = metrics()
+    if collector is not None:
+        collector.audited(event, detail)
     log.info("audit", extra={"event": event, "account_id": account_id, "client_id": client_id,
                              "ip": ip, **{f"detail_{k}": v for k, v in detail.items()}})
 

@@ -15,9 +15,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
+from idp.metrics import count_rate_limited, rate_limit_breached
 from idp.services import services
 
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True,
+                  on_breach=rate_limit_breached)
 
 
 def setting(name: str) -> Callable[[], str]:
@@ -61,6 +63,7 @@ def spend(budgets: list[tuple[str, str]]) -> str | None:
              for item in parse_many(getattr(services().settings.ratelimit, name))]
     for name, key, item in items:
         if not strategy.test(item, "idp-budget", name, key):
+            count_rate_limited(name)
             return name
     for name, key, item in items:
         strategy.hit(item, "idp-budget", name, key)
