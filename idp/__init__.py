@@ -28,6 +28,7 @@ from idp.oidc.views import discovery_document
 from idp.ratelimit import limiter
 from idp.registration import sync_config_clients
 from idp.registries import build_registries
+from idp.request_id import RequestIdMiddleware
 from idp.services import Services
 from idp.sessions import login_manager
 from idp.settings import PACKAGE_DIR, Settings, load_settings
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     if settings.server.demo:
         app.register_blueprint(dev.bp)
+    # Outermost, after the published documents' fast path is in place: it answers them too.
+    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)
 
     with app.app_context():
         sync_config_clients(svc.db.session, settings.clients)
