@@ -30,6 +30,8 @@ SERVER_SETTINGS = {
     "websockets": False,
     "log_access": False,
     "respawn_failed_workers": True,
+    # Graceful stop (SIGTERM, SIGINT): workers finish the requests in flight, for at most this.
+    "workers_kill_timeout": 30,
 }
 
 
