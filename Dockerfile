@@ -17,16 +17,13 @@ RUN apt-get update \
     && useradd --system --uid 10001 --home-dir /srv/idp --shell /usr/sbin/nologin idp
 
 WORKDIR /srv/idp
-# Dependencies first (a code change does not reinstall them), then the code.
-COPY pyproject.toml README.md ./
-RUN mkdir idp flows clients && pip install . && pip uninstall -y national-idp
+COPY pyproject.toml README.md babel.cfg config.example.toml ./
 COPY idp ./idp
 COPY flows ./flows
 COPY clients ./clients
 COPY templates ./templates
-COPY babel.cfg config.example.toml ./
 # Editable: the templates folder sits beside the package, where the app looks for it.
-RUN pip install --no-deps -e . \
+RUN pip install -e . \
     && mkdir -p /etc/idp /var/lib/idp/keys /var/lib/idp/instance /var/lib/idp/outbox \
     && chown -R idp:idp /var/lib/idp
 COPY deploy/idp.toml /etc/idp/idp.toml
