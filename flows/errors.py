@@ -12,7 +12,7 @@ def restart_url() -> str:
     journey = g.get("journey")
     if journey is not None and journey.params:
         return url_for("oidc.authorize", **journey.params)
-    return url_for("account.profile")
+    return url_for("account.index")
 
 
 def error_page(message: str, status: int, *, title: str | None = None,

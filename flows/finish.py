@@ -62,7 +62,7 @@ def finish(journey: Journey) -> ResponseReturnValue:
     db = services().db.session
     if journey.params is None:
         db.commit()
-        return redirect(url_for("account.profile"))
+        return redirect(url_for("account.index"))
     remember_client(user, journey.client_id)
     db.commit()
     return respond(journey.params, user.grant_user(

@@ -276,3 +276,15 @@ def test_citizen_logs_in_to_the_provider_itself(client, app):
     assert response.request.path == "/account"
     html = response.get_data(as_text=True)
     assert "0499370899" in html or "۰۴۹۹۳۷۰۸۹۹" in html
+    # The account page is a bar of tabs, each at its own URL; /account opens the first.
+    assert 'href="/account/profile" aria-current="page"' in html
+    assert 'href="/account/services"' in html
+    services_tab = client.get("/account/services").get_data(as_text=True)
+    assert 'href="/account/services" aria-current="page"' in services_tab
+
+
+def test_account_tabs_need_a_login(client):
+    for path in ("/account/profile", "/account/services"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/account")
