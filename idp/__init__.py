@@ -21,6 +21,7 @@ from idp.interaction import Interaction
 from idp.keys import KeyRing
 from idp.logs import configure_logging
 from idp.messaging import build_mailer, build_sms_sender
+from idp.metrics import CountedSender, timed_registries
 from idp.migrations import upgrade
 from idp.oidc import build_server
 from idp.oidc.views import bp as oidc_bp
@@ -28,6 +29,7 @@ from idp.oidc.views import discovery_document
 from idp.ratelimit import STORAGE_OPTIONS, limiter
 from idp.registration import sync_config_clients
 from idp.registries import build_registries
+from idp.request_id import RequestIdMiddleware
 from idp.services import Services
 from idp.sessions import login_manager
 from idp.settings import PACKAGE_DIR, Settings, load_settings
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(trust_framework_bp)
     if settings.server.demo:
         app.register_blueprint(dev.bp)
+    # Outermost, after the published documents' fast path is in place: it answers them too.
+    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)
 
     with app.app_context():
         sync_config_clients(svc.db.session, settings.clients)
@@ -115,8 +119,10 @@ def build_services(settings: Settings, interaction: Interaction) -> Services:
     return Services(
         settings=settings, db=Database(settings.database_url),
         store=Store.from_url(settings.redis.url), keys=keys,
-        registries=build_registries(settings.registries, settings.base_dir),
-        sms=build_sms_sender(settings.sms, settings.base_dir),
-        mailer=build_mailer(settings.email, settings.base_dir),
+        registries=timed_registries(build_registries(settings.registries, settings.base_dir)),
+        sms=CountedSender(build_sms_sender(settings.sms, settings.base_dir),
+                          gateway=settings.sms.backend, channel="sms"),
+        mailer=CountedSender(build_mailer(settings.email, settings.base_dir),
+                             gateway=settings.email.backend, channel="email"),
         oauth_server=build_server(settings), interaction=interaction,
         discovery=discovery_document(settings))

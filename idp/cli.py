@@ -1,4 +1,4 @@
-"""The ``idp`` command: serve, demo, database, keys and clients."""
+"""The ``idp`` command: serve, demo, database, keys, clients and the audit trail."""
 
 import json
 import secrets
@@ -10,7 +10,7 @@ import click
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from clients.demo import DEMO_APPS
-from idp import create_app, production, startup
+from idp import audit, create_app, production, startup
 from idp.db import Database
 from idp.keys import KeyRing
 from idp.migrations import upgrade
@@ -189,10 +189,12 @@ def keys_list(obj: Context) -> None:
 @keys.command("rotate")
 @click.pass_obj
 def keys_rotate(obj: Context) -> None:
-    """Add a new current key per algorithm; retired keys stay published until tokens expire."""
+    """Publish a next key per algorithm; it signs after [keys] publish_ahead_seconds, when
+    every instance and every cached JWKS has it. Retired keys stay published until their
+    tokens expire."""
     ring = obj.keys()
     ring.ensure()
-    click.echo(json.dumps({"current": ring.rotate()}))
+    click.echo(json.dumps({"next": ring.rotate()}))
 
 
 @main.group()
@@ -202,7 +204,8 @@ def clients() -> None:
 
 @clients.command("add")
 @click.option("--name", required=True)
-@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True,
+              help="Where citizens come back (authorization_code); repeat for several.")
 @click.option("--public", is_flag=True, help="No secret; PKCE required.")
 @click.option("--first-party", is_flag=True, help="No consent page.")
 @click.option("--scope", default=None, help='Space-separated, e.g. "openid profile".')
@@ -218,10 +221,14 @@ def clients() -> None:
               help="A resource (RFC 8707) the client may name as its tokens' audience.")
 @click.option("--legal-entity", is_flag=True,
               help="Every login is a company login by its CEO (tokens carry `company`).")
+@click.option("--grant", "grants", multiple=True,
+              type=click.Choice(["authorization_code", "client_credentials"]),
+              help="A grant the client may use (default authorization_code, which brings "
+                   "refresh_token); client_credentials alone makes a service client.")
 @click.pass_obj
 def clients_add(obj: Context, name, redirect_uris, public, first_party, scope, post_logout,
                 backchannel_logout_uri, auth_method, id_token_alg, jwks_file, jwks_uri,
-                resources, legal_entity) -> None:
+                resources, legal_entity, grants) -> None:
     """Register a client; prints {"client_id", "client_secret"} as JSON (secret shown once)."""
     database = obj.database()
     jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
@@ -232,13 +239,13 @@ def clients_add(obj: Context, name, redirect_uris, public, first_party, scope, p
                 first_party=first_party, scope=scope, post_logout_redirect_uris=post_logout,
                 backchannel_logout_uri=backchannel_logout_uri, auth_method=auth_method,
                 id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri, resources=resources,
-                legal_entity=legal_entity)
+                legal_entity=legal_entity, grant_types=grants or None)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
         session.commit()
         click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret,
                                "token_endpoint_auth_method": client.auth_method,
-                               "scope": client.scope}))
+                               "scope": client.scope, "grant_types": client.grant_types}))
 
 
 @clients.command("list")
@@ -259,3 +266,38 @@ def clients_remove(obj: Context, client_id: str) -> None:
             raise click.ClickException(f"no client {client_id!r}")
         session.commit()
     click.echo(f"removed {client_id}")
+
+
+def _iso_time(_ctx, _param, value: str | None):
+    if value is None:
+        return None
+    try:
+        return audit.parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from exc
+
+
+@main.command("audit")
+@click.option("--citizen", default=None, help="National code, FIDA code or account id.")
+@click.option("--client", "client_id", default=None, help="A client_id.")
+@click.option("--event", "events", multiple=True,
+              help="An event name (login.success, token.issued, …); repeat for several.")
+@click.option("--since", default=None, callback=_iso_time,
+              help="ISO 8601 time (UTC unless it names a zone), inclusive.")
+@click.option("--until", default=None, callback=_iso_time,
+              help="ISO 8601 time (UTC unless it names a zone), exclusive.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1),
+              help="At most this many events: the newest that match.")
+@click.pass_obj
+def audit_query(obj: Context, citizen, client_id, events, since, until, limit) -> None:
+    """The audit trail as JSON lines, oldest first."""
+    with obj.database().sessionmaker() as session:
+        account_ids = None
+        if citizen is not None:
+            account_ids = audit.citizen_account_ids(session, citizen)
+            if not account_ids:
+                raise click.ClickException(f"no account for citizen {citizen!r}")
+        wanted = audit.AuditQuery(account_ids=account_ids, client_id=client_id,
+                                  events=tuple(events), since=since, until=until, limit=limit)
+        for line in audit.query(session, wanted):
+            click.echo(json.dumps(line, ensure_ascii=False))

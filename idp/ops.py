@@ -1,50 +1,25 @@
 """Operations: liveness, readiness and Prometheus metrics (SPEC §6)."""
 
 import ipaddress
-import time
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from idp import metrics as metrics_module
 from idp.services import services
 
 bp = Blueprint("ops", __name__)
 
 
-class Metrics:
-    """One registry per app, so that several apps in one process (tests) do not collide."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter("idp_http_requests_total", "HTTP requests",
-                                ["endpoint", "method", "status"], registry=self.registry)
-        self.latency = Histogram("idp_http_request_seconds", "Request latency",
-                                 ["endpoint"], registry=self.registry)
+class Metrics(metrics_module.Metrics):
+    """The provider's metrics, readable only from ``[ops] metrics_allowed``."""
 
     def init_app(self, app: Flask) -> None:
-        app.extensions["idp.metrics"] = self
+        super().init_app(app)
         # Parsed once at start: a mistyped network stops the provider, not a scrape.
         self.allowed = [ipaddress.ip_network(network, strict=False)
                         for network in app.extensions["idp"].settings.ops.metrics_allowed]
-
-        @app.before_request
-        def _start() -> None:
-            g.started = time.perf_counter()
-
-        @app.after_request
-        def _count(response):
-            endpoint = request.endpoint or "unknown"
-            self.requests.labels(endpoint, request.method, str(response.status_code)).inc()
-            if "started" in g:
-                self.latency.labels(endpoint).observe(time.perf_counter() - g.started)
-            return response
 
     def may_read(self, address: str | None) -> bool:
         """True when ``address`` is in one of ``[ops] metrics_allowed``."""
@@ -85,4 +60,4 @@ def metrics():
     collector = current_app.extensions["idp.metrics"]
     if not collector.may_read(request.remote_addr):
         return Response("forbidden\n", status=403, mimetype="text/plain")
-    return Response(generate_latest(collector.registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(collector.exposition(), mimetype=CONTENT_TYPE_LATEST)

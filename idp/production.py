@@ -4,12 +4,15 @@
 gunicorn (sync and gthread). Each worker process builds its own app from the same settings.
 """
 
+import os
 from functools import partial
+from pathlib import Path
 
 from granian import Granian
 from granian.constants import HTTPModes, Interfaces
 
 from idp import create_app
+from idp.metrics import MULTIPROC_ENV
 from idp.settings import Settings
 
 # Python threads per worker serving requests. On the embedded default (SQLite file, in-process
@@ -27,6 +30,8 @@ SERVER_SETTINGS = {
     "websockets": False,
     "log_access": False,
     "respawn_failed_workers": True,
+    # Graceful stop (SIGTERM, SIGINT): workers finish the requests in flight, for at most this.
+    "workers_kill_timeout": 30,
 }
 
 
@@ -40,8 +45,21 @@ def blocking_threads(settings: Settings) -> int:
     return EMBEDDED_THREADS if embedded else NETWORKED_THREADS
 
 
+def metrics_folder(settings: Settings) -> Path:
+    """Where the workers write their metrics (``$PROMETHEUS_MULTIPROC_DIR``, else the
+    instance folder's ``metrics``), emptied before they start: values of a previous run
+    would be added to this one's."""
+    folder = Path(os.environ.get(MULTIPROC_ENV) or settings.instance_dir / "metrics")
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(folder)  # inherited by every worker
+    return folder
+
+
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve the provider on ``host:port`` with ``workers`` processes until stopped."""
+    metrics_folder(settings)
     server = Granian("idp.wsgi:app", address=host, port=port, workers=workers,
                      blocking_threads=blocking_threads(settings), **SERVER_SETTINGS)
     server.serve(target_loader=partial(_load_app, settings))

@@ -28,11 +28,13 @@ from flask_limiter.util import get_remote_address
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
+from idp.metrics import count_rate_limited, rate_limit_breached
 from idp.services import services
 from idp.store import REDIS_TIMEOUTS
 
 # Headers would cost a Redis read after the view (and tell a guesser how many tries are left).
-limiter = Limiter(key_func=get_remote_address, headers_enabled=False)
+limiter = Limiter(key_func=get_remote_address, headers_enabled=False,
+                  on_breach=rate_limit_breached)
 # Redis errors arrive as limits.errors.StorageError (a 503, idp.error_pages), within the store's
 # time-outs.
 STORAGE_OPTIONS = {"wrap_exceptions": True, **REDIS_TIMEOUTS}
@@ -64,6 +66,7 @@ def counted_when(name: str, key: Callable[[], str], flag: str):
             if request.method == "POST" and services().settings.ratelimit.enabled:
                 budget = (name, key())
                 if not _left(budget):
+                    count_rate_limited(name)
                     raise TooManyRequests()
                 g.setdefault("ratelimit_counted", {})[flag] = budget
             return view(*args, **kwargs)
@@ -87,6 +90,7 @@ def spend(budgets: list[tuple[str, str]]) -> str | None:
         return None
     for budget in budgets:
         if not _left(budget):
+            count_rate_limited(budget[0])
             return budget[0]
     _take(budgets)
     return None

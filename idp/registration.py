@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idp.models import Client
-from idp.models.client import AUTH_METHODS, hash_secret
+from idp.models.client import AUTH_METHODS, GRANT_TYPES, LOGIN_GRANTS, hash_secret
 from idp.scopes import SUPPORTED_SCOPES
 from idp.settings import ConfigurationError
 
@@ -36,12 +36,17 @@ def _check_resource(uri: str) -> str:
 def _validated(*, name: str, redirect_uris: Iterable[str], public: bool, scope: str | None,
                post_logout_redirect_uris: Iterable[str], backchannel_logout_uri: str | None,
                auth_method: str | None, id_token_alg: str, jwks: dict | None,
-               jwks_uri: str | None, resources: Iterable[str] = ()) -> dict:
+               jwks_uri: str | None, resources: Iterable[str] = (),
+               grant_types: Iterable[str] | None = None) -> dict:
     if not name:
         raise ValueError("a client needs a name")
+    grants = _grant_types(grant_types)
+    logs_in = "authorization_code" in grants
     redirect_uris = [_check_uri(u, "redirect URI") for u in redirect_uris]
-    if not redirect_uris:
+    if logs_in and not redirect_uris:
         raise ValueError("a client needs at least one redirect URI")
+    if not logs_in and redirect_uris:
+        raise ValueError("redirect URIs belong to the authorization_code grant")
     method = auth_method or ("none" if public else "client_secret_basic")
     if method not in AUTH_METHODS:
         raise ValueError(f"auth method must be one of {', '.join(AUTH_METHODS)}")
@@ -51,12 +56,25 @@ def _validated(*, name: str, redirect_uris: Iterable[str], public: bool, scope: 
         raise ValueError("private_key_jwt needs the client's jwks or jwks_uri")
     if id_token_alg not in {"RS256", "ES256"}:
         raise ValueError("id_token_alg must be RS256 or ES256")
-    scopes = (scope or " ".join(SUPPORTED_SCOPES)).split()
-    unknown = set(scopes) - set(SUPPORTED_SCOPES)
-    if unknown:
-        raise ValueError(f"unsupported scopes: {' '.join(sorted(unknown))}")
-    if "openid" not in scopes:
-        raise ValueError("the scope set must include openid")
+    resources = list(dict.fromkeys(_check_resource(r) for r in resources))
+    if "client_credentials" in grants:
+        # RFC 6749 §4.4: confidential clients only; RFC 8707: its tokens name a resource.
+        if method == "none":
+            raise ValueError("client_credentials needs a confidential client")
+        if not resources:
+            raise ValueError("client_credentials needs at least one resource (--resource)")
+    if logs_in:
+        scopes = (scope or " ".join(SUPPORTED_SCOPES)).split()
+        unknown = set(scopes) - set(SUPPORTED_SCOPES)
+        if unknown:
+            raise ValueError(f"unsupported scopes: {' '.join(sorted(unknown))}")
+        if "openid" not in scopes:
+            raise ValueError("the scope set must include openid")
+    elif scope:
+        # The scopes this provider knows are a citizen's claims; a service has no citizen.
+        raise ValueError("a service client (client_credentials only) has no scopes")
+    else:
+        scopes = []
     return {"name": name, "redirect_uris": redirect_uris,
             "post_logout_redirect_uris": [_check_uri(u, "post-logout redirect URI")
                                           for u in post_logout_redirect_uris],
@@ -65,7 +83,24 @@ def _validated(*, name: str, redirect_uris: Iterable[str], public: bool, scope: 
             "scope": " ".join(dict.fromkeys(scopes)), "auth_method": method,
             "id_token_alg": id_token_alg, "jwks": jwks,
             "jwks_uri": _check_uri(jwks_uri, "jwks_uri") if jwks_uri else None,
-            "resources": list(dict.fromkeys(_check_resource(r) for r in resources))}
+            "resources": resources, "grant_types": grants}
+
+
+def _grant_types(given: Iterable[str] | None) -> list[str]:
+    """The client's grants; logging citizens in brings refresh tokens with it."""
+    if given is None:
+        return list(LOGIN_GRANTS)
+    if isinstance(given, str):
+        raise ValueError("grant_types must be a list")
+    grants = list(dict.fromkeys(given))
+    unknown = set(grants) - set(GRANT_TYPES)
+    if unknown or not grants:
+        raise ValueError(f"grant types must be among {', '.join(GRANT_TYPES)}")
+    if "refresh_token" in grants and "authorization_code" not in grants:
+        raise ValueError("refresh_token comes only with authorization_code")
+    if "authorization_code" in grants and "refresh_token" not in grants:
+        grants.insert(grants.index("authorization_code") + 1, "refresh_token")
+    return grants
 
 
 def register_client(session: Session, *, name: str, redirect_uris: Iterable[str],
@@ -75,13 +110,14 @@ def register_client(session: Session, *, name: str, redirect_uris: Iterable[str]
                     id_token_alg: str = "RS256", client_id: str | None = None,
                     client_secret: str | None = None, jwks: dict | None = None,
                     jwks_uri: str | None = None, resources: Iterable[str] = (),
-                    legal_entity: bool = False) -> tuple[Client, str | None]:
+                    legal_entity: bool = False,
+                    grant_types: Iterable[str] | None = None) -> tuple[Client, str | None]:
     """Add a client; returns it and its secret in plain text (shown once, stored hashed)."""
     fields = _validated(name=name, redirect_uris=redirect_uris, public=public, scope=scope,
                         post_logout_redirect_uris=post_logout_redirect_uris,
                         backchannel_logout_uri=backchannel_logout_uri, auth_method=auth_method,
                         id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri,
-                        resources=resources)
+                        resources=resources, grant_types=grant_types)
     secret = None
     if fields["auth_method"] in {"client_secret_basic", "client_secret_post"}:
         secret = client_secret or secrets.token_urlsafe(32)
@@ -129,7 +165,7 @@ def _config_client(entry: dict) -> tuple[str, str | None, bool, dict]:
             auth_method=entry.get("auth_method"),
             id_token_alg=entry.get("id_token_alg", "RS256"),
             jwks=entry.get("jwks"), jwks_uri=entry.get("jwks_uri"),
-            resources=entry.get("resources", []))
+            resources=entry.get("resources", []), grant_types=entry.get("grant_types"))
         secret = entry.get("client_secret")
         needs_secret = fields["auth_method"] in {"client_secret_basic", "client_secret_post"}
         if needs_secret and not secret:

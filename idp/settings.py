@@ -19,7 +19,7 @@ DEMO_SANDBOX = PACKAGE_DIR / "registries" / "sandbox_demo.toml"
 CLIENT_KEYS = frozenset({
     "client_id", "client_secret", "name", "redirect_uris", "post_logout_redirect_uris",
     "backchannel_logout_uri", "scope", "public", "first_party", "auth_method", "id_token_alg",
-    "jwks", "jwks_uri", "resources", "legal_entity"})
+    "jwks", "jwks_uri", "resources", "legal_entity", "grant_types"})
 
 
 class ConfigurationError(ValueError):
@@ -56,6 +56,9 @@ class RedisSettings:
 @dataclass
 class KeysSettings:
     path: str = "keys"
+    # How long ``idp keys rotate`` publishes a new key before any instance signs with it; at
+    # least the JWKS max-age (300 s) plus the folder's re-read interval (30 s).
+    publish_ahead_seconds: int = 600
 
 
 @dataclass

@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -121,20 +121,28 @@ def read_otp(outbox_path: Path, mobile_local: str, *, wait_seconds: float = 5.0)
 
 
 def walk_login(http: requests.Session, url: str, *, redirect_uri: str, outbox: Path,
-               person: Mapping = demo_person) -> str:
+               person: Mapping = demo_person,
+               route: Callable[[str], str] | None = None) -> str:
     """Follow ``url`` (an authorization request) through the provider's HTML forms with
     ``requests``, driven by the shared walker (tests/walker.py), and return the URL the provider
-    finally sends the browser to at ``redirect_uri``."""
+    finally sends the browser to at ``redirect_uri``.
+
+    ``route`` plays a load balancer: it maps each URL the browser asks for to the instance
+    that answers it (the walk itself only ever sees the provider's public URLs)."""
+    route = route or (lambda target: target)
     walk = Walk(answers(person, lambda mobile: read_otp(outbox, mobile)),
                 provider=url, redirect_uri=redirect_uri)
-    response = http.get(url, allow_redirects=False, timeout=10)
+    asked = url
+    response = http.get(route(asked), allow_redirects=False, timeout=10)
     while True:
-        action = walk.step(response.url, response.status_code, response.text,
+        action = walk.step(asked, response.status_code, response.text,
                            response.headers.get("Location"))
         if isinstance(action, Follow):
-            response = http.get(action.url, allow_redirects=False, timeout=10)
+            asked = action.url
+            response = http.get(route(asked), allow_redirects=False, timeout=10)
         elif isinstance(action, Submit):
-            response = http.post(action.url, data=action.fields, allow_redirects=False,
+            asked = action.url
+            response = http.post(route(asked), data=action.fields, allow_redirects=False,
                                  timeout=10)
         elif isinstance(action, Done):
             return action.location

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Base
@@ -11,6 +11,8 @@ from idp.models.base import utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    # `idp audit --client` reads one client's events over a time range.
+    __table_args__ = (Index("ix_audit_events_client_id_at", "client_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -19,6 +19,9 @@ _hasher = PasswordHasher()
 _verified: dict[str, bytes] = {}
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+# A relying party that logs citizens in; a service client has only "client_credentials".
+LOGIN_GRANTS = ("authorization_code", "refresh_token")
+GRANT_TYPES = (*LOGIN_GRANTS, "client_credentials")
 
 
 def hash_secret(secret: str) -> str:
@@ -44,6 +47,7 @@ class Client(ClientMixin, Base):
     resources: Mapped[list | None] = mapped_column(JSON, default=list)
     # Issue 8: every login to a legal-entity client is a company login by the company's CEO.
     legal_entity: Mapped[bool] = mapped_column(default=False)
+    grant_types: Mapped[list | None] = mapped_column(JSON, default=lambda: list(LOGIN_GRANTS))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -68,7 +72,12 @@ class Client(ClientMixin, Base):
             "jwks_uri": self.jwks_uri,
             "resources": list(self.resources or []),
             "legal_entity": self.legal_entity,
+            "grant_types": list(self.allowed_grants),
         }
+
+    @property
+    def allowed_grants(self) -> tuple[str, ...]:
+        return tuple(self.grant_types or LOGIN_GRANTS)
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -105,10 +114,11 @@ class Client(ClientMixin, Base):
         return method == self.auth_method
 
     def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code"
+        # A service client has no citizen to send to /authorize.
+        return response_type == "code" and "authorization_code" in self.allowed_grants
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in {"authorization_code", "refresh_token"}
+        return grant_type in self.allowed_grants
 
     def has_resource(self, resource: str) -> bool:
         """True when ``resource`` was registered for this client (exact match, RFC 8707 §2)."""

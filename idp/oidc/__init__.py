@@ -1,6 +1,12 @@
 """The OpenID Connect provider: Authlib's server with this provider's grants and endpoints."""
 
-from idp.oidc.grants import AuthorizationCodeGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
+from idp.oidc.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    OpenIDCode,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+)
 from idp.oidc.logout import EndSessionEndpoint
 from idp.oidc.request_rules import ProviderRules
 from idp.oidc.server import AuthorizationServer
@@ -27,6 +33,7 @@ def build_server(settings: Settings) -> AuthorizationServer:
                                                    OpenIDCode(require_nonce=False),
                                                    ProviderRules()])
     server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
     server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     server.register_endpoint(RevocationEndpoint)
     server.register_endpoint(IntrospectionEndpoint)

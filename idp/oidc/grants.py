@@ -1,4 +1,5 @@
-"""The grants on Authlib's hooks: authorization code (+PKCE, +OpenID) and refresh token.
+"""The grants on Authlib's hooks: authorization code (+PKCE, +OpenID), refresh token, and
+client credentials for relying parties' back-end services.
 
 Authorization codes live in the store for a minute and are taken once. Where Authlib's defaults
 are not this provider's rules (SPEC §4) the subclass says so: PKCE is S256 only, a replayed
@@ -11,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from authlib.oidc.core.models import AuthorizationCodeMixin
@@ -229,6 +230,27 @@ class OpenIDCode(_OpenIDCode):
                            claims_request=user.claims, allowed_scopes=user.allowed_scopes,
                            locale=user.locale, requested_at=user.requested_at,
                            company=user.authn.company)
+
+
+class ClientCredentialsGrant(RegisteredResources, grants.ClientCredentialsGrant):
+    """A service's own token (RFC 6749 §4.4), for one resource server (RFC 8707).
+
+    No citizen is involved: the token's ``sub`` is the client (RFC 9068 §2.2), it carries
+    none of the citizen scopes, and no refresh token comes with it.
+    """
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post",
+                                   "private_key_jwt")
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        if self.request.payload.scope:
+            raise InvalidScopeError("A service token carries no scope; name the resource.")
+        # RFC 8707 §2: without `resource`, the client's one registered resource is meant;
+        # with several, the request must say which (the token is for one audience).
+        if not self.request.form.getlist("resource") and \
+                len(self.request.client.resources or []) != 1:
+            raise InvalidTargetError("Name the resource this token is for.")
 
 
 class RefreshTokenGrant(RegisteredResources, grants.RefreshTokenGrant):

@@ -36,20 +36,26 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         # RFC 9068 §3: aud is the named resource (RFC 8707), else the client. The grant has
         # checked that each named resource is registered for the client.
         resources = flask_request.form.getlist("resource")
+        if not resources and user is None:
+            return client.resources[0]  # a service client's one resource (ClientCredentialsGrant)
         if not resources:
             return client.get_client_id()
         return resources[0] if len(resources) == 1 else resources
 
-    def get_auth_time(self, user: AuthenticatedUser) -> int:
-        return user.authn.auth_time
+    # A service's token (client_credentials) has no citizen: none of their claims.
+    def get_auth_time(self, user: AuthenticatedUser | None) -> int | None:
+        return user.authn.auth_time if user else None
 
-    def get_acr(self, user: AuthenticatedUser) -> str:
-        return user.authn.acr
+    def get_acr(self, user: AuthenticatedUser | None) -> str | None:
+        return user.authn.acr if user else None
 
-    def get_amr(self, user: AuthenticatedUser) -> list[str]:
-        return list(user.authn.amr)
+    def get_amr(self, user: AuthenticatedUser | None) -> list[str] | None:
+        return list(user.authn.amr) if user else None
 
-    def get_extra_claims(self, client, grant_type, user: AuthenticatedUser, scope) -> dict:
+    def get_extra_claims(self, client, grant_type, user: AuthenticatedUser | None,
+                         scope) -> dict:
+        if user is None:
+            return {}
         claims = {"gid": user.grant_id}
         if user.sid:
             claims["sid"] = user.sid
@@ -62,7 +68,8 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
                  include_refresh_token=True):
         # OIDC Core §11: refresh tokens only when offline_access was granted.
         offline = "offline_access" in (scope or "").split()
-        return super().generate(grant_type, client, user, scope, expires_in,
+        # RFC 9068 §2.2.3: the claim is a space-separated list; a service token's is empty.
+        return super().generate(grant_type, client, user, scope or "", expires_in,
                                 include_refresh_token and offline)
 
 
@@ -100,6 +107,8 @@ class AccessToken:
         return services().oauth_server.query_client(self.client_id)
 
     def get_user(self) -> AuthenticatedUser | None:
+        if "gid" not in self.claims:
+            return None  # a service's token (client_credentials) names no citizen
         account = services().db.session.get(Account, self.claims["sub"])
         if account is None:
             return None
@@ -215,6 +224,7 @@ class RevocationEndpoint(_RevocationEndpoint):
             account_id = token.row.grant.account_id
         else:
             revoke_access_token(token.claims["jti"], int(token.claims["exp"] - time.time()))
-            account_id = token.claims["sub"]
+            # A service's token (no grant id) has the client, not a citizen, as its subject.
+            account_id = token.claims["sub"] if "gid" in token.claims else None
         record("token.revoked", account_id=account_id, client_id=request.client.client_id)
         session.commit()

@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, render_template, request
 
 from idp.authn import ACR_VALUES_SUPPORTED
 from idp.forms import ConfirmForm
+from idp.keys import JWKS_MAX_AGE_SECONDS
 from idp.oidc import authorize as authorize_step
 from idp.oidc.claims import CLAIMS_SUPPORTED
 from idp.oidc.logout import log_out, needs_confirmation
@@ -39,7 +40,7 @@ def discovery_document(settings: Settings) -> dict:
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "userinfo_signing_alg_values_supported": ["RS256"],
@@ -75,7 +76,9 @@ def discovery_document(settings: Settings) -> dict:
     }
 
 
-PUBLIC_HEADERS = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+# The JWKS's max-age is what a next key's publish-ahead period outlasts (idp.keys).
+PUBLIC_HEADERS = {"Cache-Control": f"public, max-age={JWKS_MAX_AGE_SECONDS}",
+                  "Access-Control-Allow-Origin": "*"}
 
 
 @bp.route("/.well-known/openid-configuration")

@@ -66,10 +66,14 @@ def test_bad_registrations_are_refused(run, args):
 def test_keys_list_and_rotate(run, tmp_path):
     first = [json.loads(line) for line in run("keys", "list").output.splitlines()]
     assert {k["alg"] for k in first} == {"RS256", "ES256"}
-    assert run("keys", "rotate").exit_code == 0
+    rotated = run("keys", "rotate")
+    assert rotated.exit_code == 0
+    upcoming = {k["kid"] for k in json.loads(rotated.output)["next"]}
     after = [json.loads(line) for line in run("keys", "list").output.splitlines()]
     assert len(after) == 4
-    assert {k["status"] for k in after if k["kid"] in {f["kid"] for f in first}} == {"retired"}
+    # Published at once, signing only after [keys] publish_ahead_seconds.
+    assert {k["status"] for k in after if k["kid"] in {f["kid"] for f in first}} == {"current"}
+    assert {k["kid"] for k in after if k["status"] == "next"} == upcoming
     for path in (tmp_path / "keys").glob("*.jwk.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 

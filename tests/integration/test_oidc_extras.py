@@ -177,8 +177,11 @@ def test_tokens_signed_before_rotation_still_verify(client, app):
     code, verifier = code_for(client, app)
     before = exchange(client, code, verifier=verifier).get_json()
     old_kid = pyjwt.get_unverified_header(before["id_token"])["kid"]
-    new_kids = app.extensions["idp"].keys.rotate()
+    keys = app.extensions["idp"].keys
+    new_kids = [k["kid"] for k in keys.rotate()]
     assert old_kid not in new_kids
+    # The next keys sign once they have been published for publish_ahead_seconds.
+    keys.clock = lambda: time.time() + keys.publish_ahead_seconds
     assert verify(client, before["id_token"], "test-rp")
     info = client.get("/userinfo", headers={"Authorization": f"Bearer {before['access_token']}"})
     assert info.status_code == 200
