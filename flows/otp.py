@@ -90,7 +90,8 @@ def issue_code(journey_id: str, mobile: str, method: str = "sms_otp") -> str:
     """
     svc = services()
     settings = svc.settings.otp
-    if not svc.store.add(f"otp-cooldown:{mobile}", 1, settings.resend_cooldown_seconds):
+    cooldown = settings.resend_cooldown_seconds
+    if cooldown and not svc.store.add(f"otp-cooldown:{mobile}", 1, cooldown):
         raise CooldownActive(svc.store.ttl(f"otp-cooldown:{mobile}"))
     # Taken only for a code that is really issued: a refused captcha or a cool-down costs no one.
     spent = spend(_send_budgets(mobile, method))
