@@ -35,7 +35,7 @@ class Journey:
     params: dict[str, str] | None
     client_id: str | None
     created_at: int
-    # How the citizen proves who they are: "otp", or "session" under single sign-on.
+    # How the citizen proves who they are: "otp", "qr", or "session" under single sign-on.
     method: str
     plan: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
@@ -46,6 +46,8 @@ class Journey:
     authn: dict | None = None
     account_id: str | None = None
     postal_review: bool = False
+    # The QR login flow this journey shows (idp.devices.qrlogin), when the citizen chose it.
+    qr_flow: str | None = None
 
     @property
     def live(self) -> bool:

@@ -65,3 +65,20 @@ def spend(budgets: list[tuple[str, str]]) -> str | None:
     for name, key, item in items:
         strategy.hit(item, "idp-budget", name, key)
     return None
+
+
+def exhausted(name: str, key: str) -> bool:
+    """True when the ``(setting name, key)`` budget is used up (nothing is taken)."""
+    if not services().settings.ratelimit.enabled:
+        return False
+    strategy = limiter.limiter
+    return any(not strategy.test(item, "idp-budget", name, key)
+               for item in parse_many(getattr(services().settings.ratelimit, name)))
+
+
+def take(name: str, key: str) -> None:
+    """Count one against a budget that :func:`exhausted` checks (a failure, a denial)."""
+    if not services().settings.ratelimit.enabled:
+        return
+    for item in parse_many(getattr(services().settings.ratelimit, name)):
+        limiter.limiter.hit(item, "idp-budget", name, key)
