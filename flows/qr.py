@@ -60,8 +60,6 @@ NOSCRIPT_REFRESH = 3
 HEARTBEAT_SECONDS = 15
 SECRET = re.compile(r"[A-Za-z0-9_-]{43}\Z")
 TERMINAL = ("approved", "denied", "expired")
-# The flask config key that says whether this process serves event streams (README: where).
-EVENTS_CONFIG = "QR_EVENTS"
 
 
 def by_qr(start: Start) -> bool:
@@ -234,7 +232,7 @@ def qr_status() -> ResponseReturnValue:
 @bp.route("/qr/events")
 def qr_events() -> ResponseReturnValue:
     """Server-Sent Events of the flow's state; the page falls back to polling on any error."""
-    if not current_app.config.get(EVENTS_CONFIG, True):
+    if not current_app.config.get(qrlogin.EVENTS_CONFIG, True):
         # This server's threads are few (production.py): streams are served elsewhere.
         abort(503)
     watched = _watched()

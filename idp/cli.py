@@ -1,6 +1,8 @@
 """The ``idp`` command: serve, demo, database, keys and clients."""
 
 import json
+import os
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -104,6 +106,19 @@ def _serve_production(settings: Settings, host: str, port: int, workers: int) ->
     click.echo(f"provider: {settings.server.issuer} ({workers} worker"
                f"{'s' if workers > 1 else ''})")
     production.serve(settings, host, port, workers)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5002, show_default=True, type=int)
+@click.pass_obj
+def events(obj: Context, host: str, port: int) -> None:
+    """Serve the QR login page's event streams with gevent (route /login/qr/events here)."""
+    if obj.config:
+        os.environ["IDP_CONFIG"] = str(Path(obj.config).resolve())
+    # A fresh interpreter: gevent must patch the standard library before anything uses it.
+    os.execv(sys.executable, [sys.executable, "-m", "idp.events_server", "--host", host,
+                              "--port", str(port)])
 
 
 @main.command()

@@ -38,6 +38,9 @@ JTI_SECONDS = 180
 # design §2.6: the page polls this often (seconds), and is told slow_down when faster.
 POLL_INTERVAL = 2
 QID = re.compile(r"[A-Za-z0-9_-]{22}\Z")
+# The Flask config key saying whether this process serves the QR page's event streams
+# (False under granian, whose threads are few: idp.production, idp.events_server).
+EVENTS_CONFIG = "QR_EVENTS"
 
 
 def qr_path_prefix() -> str:

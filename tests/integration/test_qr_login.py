@@ -7,6 +7,7 @@ defaults and, when configured, on PostgreSQL + Redis.
 
 import json
 import re
+import secrets
 import time
 from urllib.parse import urlsplit
 
@@ -15,11 +16,12 @@ import pytest
 from conftest import TEST_CLIENTS
 from flow import DEMO, PROVIDER, authorize_url, exchange, login, pkce, redirect_params
 from phone import Phone, hs256, qid_of
+from sqlalchemy import update
 from walker import read_forms
 
 from idp.devices import qrlogin
 from idp.devices.models import Device
-from idp.models import AuditEvent, Grant
+from idp.models import Account, AuditEvent, Grant
 from idp.registration import register_client
 
 PHONE_CLIENT = {"client_id": "test-phone", "name": "دولت همراه", "public": True,
@@ -30,10 +32,13 @@ QR_URL = re.compile(r"^http://localhost/q/1/[A-Za-z0-9_-]{22}$")
 
 
 @pytest.fixture
-def app(settings):
+def app(request, settings):
     from idp import create_app
 
     settings.clients = [*TEST_CLIENTS, PHONE_CLIENT]
+    # Tests marked ``ratelimit`` run with the [ratelimit] limits on (Flask-Limiter reads the
+    # switch once, when the app is made).
+    settings.ratelimit.enabled = request.node.get_closest_marker("ratelimit") is not None
     app = create_app(settings)
     app.config["TESTING"] = True
     yield app
@@ -543,3 +548,76 @@ def test_approve_and_deny_race_one_wins(app, client, phone):
     results = [phone.post_approval(no)[0], phone.post_approval(yes)[0]]
     assert results == [200, 400]
     assert client.get("/login/qr/status").get_json()["state"] == "denied"
+
+
+@pytest.mark.ratelimit
+def test_unknown_codes_block_the_device_by_the_sixth(app, phone):
+    """Case 31: enumeration trips the per-device limit."""
+    statuses = [phone.scan("http://localhost/q/1/" + secrets.token_urlsafe(16))[0]
+                for _ in range(6)]
+    assert statuses == [404] * 5 + [429]
+    assert audit(app, "qr.ratelimit.hit")
+
+
+@pytest.mark.ratelimit
+def test_a_flood_of_new_codes_from_one_address_is_limited(app, client):
+    """Case 32: /login/qr/start, 10 per minute per address."""
+    page = client.get(authorize_url(), follow_redirects=True).get_data(as_text=True)
+    form = next(f for f in read_forms(page) if f["action"].startswith("/login/qr/start"))
+    statuses = [client.post(form["action"], data=form["fields"]).status_code for _ in range(11)]
+    assert statuses[:10] == [302] * 10 and statuses[10] == 429
+
+
+@pytest.mark.ratelimit
+def test_three_denials_cool_the_citizen_down(app, client, phone):
+    """design §2.10: three denials in ten minutes, then scans wait."""
+    for _ in range(3):
+        phone.approve(start_qr(client), dec="deny")
+    status, body = phone.scan(start_qr(client))
+    assert (status, body["error"]) == (429, "slow_down")
+
+
+def test_the_postal_code_step_follows_when_the_registry_changed(app, client, phone):
+    """The journey goes on with the steps still needed (issue 7)."""
+    with app.app_context():
+        db = app.extensions["idp"].db.session
+        account = db.get(Device, phone.device_id).account_id
+        db.execute(update(Account).where(Account.id == account)
+                   .values(reviewed_registry_postal_code="1111111111"))
+        db.commit()
+    seen = []
+    walk = login(client, app, authorize_url(), qr=lambda code: (seen.append(code),
+                                                               phone.approve(code)))
+    assert redirect_params(walk)["code"] and seen
+    assert audit(app, "postal.confirmed")
+
+
+def test_prompt_login_and_max_age_are_met_by_a_fresh_approval(app, client, phone):
+    """Case 16: a session exists, prompt=login asks again; the QR approval is fresh."""
+    redirect_params(walk_qr(client, app, phone, authorize_url()))
+    verifier, challenge = pkce()
+    url = authorize_url(prompt="login", max_age="0", code_challenge=challenge,
+                        code_challenge_method="S256")
+    before = int(time.time())
+    params = redirect_params(walk_qr(client, app, phone, url))
+    claims = verify_id_token(client, exchange(client, params["code"],
+                                              verifier=verifier).get_json()["id_token"])
+    assert claims["auth_time"] >= before and claims["amr"] == ["swk"]
+
+
+def test_the_account_page_lists_and_revokes_devices_after_a_qr_login(app, client, phone):
+    """The «دستگاه‌ها» tab; logging in to the provider itself by QR (no relying party)."""
+    welcome = client.get("/account").get_data(as_text=True)
+    form = next(f for f in read_forms(welcome) if f["action"] == "/account")
+    started = client.post("/account", data=form["fields"])
+    landed = login(client, app, started.headers["Location"],
+                   qr=lambda code: phone.approve(code))
+    assert landed.status_code == 200 and "/account" in landed.request.path
+    page = client.get("/account/devices")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "گوشی آزمایشی" in html and "دستگاه‌ها" in html
+    revoke = next(f for f in read_forms(html) if "/revoke" in f["action"])
+    assert client.post(revoke["action"], data=revoke["fields"]).status_code == 302
+    assert "گوشی آزمایشی" not in client.get("/account/devices").get_data(as_text=True)
+    assert phone.http("GET", "/api/devices", None, phone.token)[0] == 401
+    assert [e.detail["by"] for e in audit(app, "device.revoked")] == ["citizen"]
