@@ -18,6 +18,7 @@ The phone's side is :mod:`idp.devices.api`; the state both share is :mod:`idp.de
 """
 
 import json
+import logging
 import re
 import secrets
 import time
@@ -48,11 +49,16 @@ from flows.start import switch_method
 from idp.audit import record
 from idp.authn import authenticate
 from idp.devices import qrlogin
+from idp.devices.account import jalali
+from idp.messaging import MessagingUnavailable
 from idp.models import Account
+from idp.models.base import utcnow
 from idp.ratelimit import per_ip
 from idp.registries import RegistryUnavailable
 from idp.services import services
 from idp.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 # Seconds between reloads of the page without JavaScript.
 NOSCRIPT_REFRESH = 3
@@ -368,5 +374,24 @@ def _redeem(journey: Journey, flow: qrlogin.Flow) -> ResponseReturnValue:
     record("qr.redeemed", account_id=account.id, client_id=journey.client_id, fid=flow.id,
            device_id=ticket["device_id"], amr=" ".join(journey.authentication.amr),
            acr=journey.authentication.acr, rotations=flow.rotations)
+    _notify(account, flow)
     journey.complete("qr")
     return proceed(journey)
+
+
+def _notify(account: Account, flow: qrlogin.Flow) -> None:
+    """design §2.8: after a QR login, an SMS says where it happened and how to undo it (the
+    BCP's detect-and-remediate); a gateway that is down does not stop the login."""
+    if not account.mobile:
+        return
+    text = _("ورود با کد QR به «%(client)s» از %(browser)s در %(time)s انجام شد. اگر شما "
+             "نبودید، دستگاه خود را از بخش دستگاه‌ها در حساب کاربری حذف کنید: %(url)s",
+             client=flow.client_name or _("پنجره ملی خدمات دولت هوشمند"),
+             browser=qrlogin.describe_browser(flow.ua), time=jalali(utcnow()),
+             url=services().settings.server.issuer + "/account/devices")
+    try:
+        services().sms.send(account.mobile, text, code=None, purpose="qr_login_notice")
+    except MessagingUnavailable:
+        log.warning("qr login notice not sent: sms gateway unavailable")
+        return
+    record("qr.notice.sent", account_id=account.id, client_id=flow.client_id)

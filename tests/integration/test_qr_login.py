@@ -5,6 +5,7 @@ tests/phone.py (signing with PyJWT); ID tokens are checked with PyJWT. Runs on e
 defaults and, when configured, on PostgreSQL + Redis.
 """
 
+import base64
 import json
 import re
 import secrets
@@ -621,3 +622,112 @@ def test_the_account_page_lists_and_revokes_devices_after_a_qr_login(app, client
     assert "گوشی آزمایشی" not in client.get("/account/devices").get_data(as_text=True)
     assert phone.http("GET", "/api/devices", None, phone.token)[0] == 401
     assert [e.detail["by"] for e in audit(app, "device.revoked")] == ["citizen"]
+
+
+def test_two_tabs_of_one_browser_have_flows_of_their_own(app, client, phone):
+    """Case 14: one binding cookie for the browser, one flow per pending login."""
+    first = start_qr(client)
+    with client.session_transaction() as session:
+        first_journey = session["journeys"][-1]
+    second = start_qr(client)
+    assert first != second
+    phone.approve(second)
+    assert client.get(f"/login/qr/status?j={first_journey}").get_json()["state"] == "pending"
+    assert client.get("/login/qr/status").get_json()["state"] == "approved"
+
+
+def test_a_closed_stream_is_cleaned_up_and_one_stream_per_flow(app, client):
+    """Cases 41 and §2.10: a second stream of the same flow waits for the first to close."""
+    start_qr(client)
+    stream = client.get("/login/qr/events", buffered=False)
+    chunks = iter(stream.response)
+    next(chunks), next(chunks)
+    assert client.get("/login/qr/events", buffered=False).status_code == 429
+    stream.close()
+    again = client.get("/login/qr/events", buffered=False)
+    assert again.status_code == 200
+    again.close()
+
+
+def test_the_stream_ends_with_the_flow(app, client, monkeypatch):
+    """Case 42: at the pending login's end the stream says expired and closes."""
+    start_qr(client)
+    stream = client.get("/login/qr/events", buffered=False)
+    chunks = iter(stream.response)
+    next(chunks), next(chunks)
+    real = time.time
+    monkeypatch.setattr(qrlogin.time, "time", lambda: real() + 599)
+    rest = b"".join(chunks).decode()
+    assert '"state": "expired"' in rest
+
+
+def test_clock_skew_of_the_phone(app, client, phone):
+    """Case 43: +50 s is accepted, +5 min is refused with a reason the app can show."""
+    url = start_qr(client)
+    assert phone.scan(url)[0] == 200
+    now = int(time.time())
+    approve_by = phone.scans[qid_of(url)]["approve_by"]
+    status, body = phone.post_approval(phone.approval(qid_of(url), iat=now + 300,
+                                                      exp=now + 310))
+    assert status == 400 and "clock" in body["error_description"]
+    assert phone.post_approval(phone.approval(qid_of(url), iat=now + 50,
+                                              exp=approve_by))[0] == 200
+
+
+def test_an_approval_after_the_window_is_refused_and_the_browser_told(app, client, phone,
+                                                                       monkeypatch):
+    """Case 45."""
+    url = start_qr(client)
+    assert phone.scan(url)[0] == 200
+    late = phone.approval(qid_of(url))
+    real = time.time
+    monkeypatch.setattr(qrlogin.time, "time", lambda: real() + 61)
+    assert client.get("/login/qr/status").get_json()["state"] == "expired"
+    status, body = phone.post_approval(late)
+    assert (status, body["error"]) == (400, "invalid_approval")
+
+
+def test_the_pending_login_ending_ends_the_flow(app, client, phone, monkeypatch):
+    """Case 48: /complete after the journey's end is the expired page, which restarts."""
+    url = start_qr(client)
+    phone.approve(url)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 601)
+    page = client.get("/login/qr")
+    assert page.status_code == 410
+
+
+def test_the_production_server_sends_streams_elsewhere(app, settings):
+    """Case 49: under granian (few threads) the stream endpoint answers 503 at once."""
+    from idp import production
+
+    served = production._load_app(settings, "idp.wsgi:app")
+    served.config["TESTING"] = True
+    browser = served.test_client()
+    start_qr(browser)
+    assert browser.get("/login/qr/events").status_code == 503
+    assert browser.get("/login/qr/status").status_code == 200
+    served.extensions["idp"].db.engine.dispose()
+
+
+def test_a_forwarded_for_header_does_not_move_the_phone(app, client, phone):
+    """Case 37: without a trusted proxy, X-Forwarded-For is ignored for proximity."""
+    url = start_qr(client)
+    response = app.test_client().post(
+        "/api/qr/scan", json={"qid": qid_of(url), "device_id": phone.device_id},
+        headers={"Authorization": f"Bearer {phone.token}", "X-Forwarded-For": "203.0.113.9"})
+    blob = response.get_json()["ctx_blob"]
+    context = json.loads(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
+    assert context["proximity"] == "same-network"
+    assert context["client_name"] == "سامانه آزمایشی" and context["nm_required"] is False
+    assert {"client_name", "browser", "created_at"} <= set(context)
+
+
+def test_a_qr_login_sends_the_citizen_a_notice(app, client, phone):
+    """design §2.8: the post-login notice, with where to revoke."""
+    redirect_params(walk_qr(client, app, phone, authorize_url()))
+    settings = app.extensions["idp"].settings
+    lines = settings.path(settings.sms.outbox_path).read_text(encoding="utf-8").splitlines()
+    notices = [json.loads(line) for line in lines if '"qr_login_notice"' in line]
+    assert notices and "سامانه آزمایشی" in notices[-1]["text"]
+    assert "/account/devices" in notices[-1]["text"] and notices[-1]["code"] is None
