@@ -17,6 +17,7 @@ The browser's side of the protocol (design qr-login §2.3, §2.5, §2.6, §2.9):
 The phone's side is :mod:`idp.devices.api`; the state both share is :mod:`idp.devices.qrlogin`.
 """
 
+import contextlib
 import json
 import logging
 import re
@@ -103,13 +104,18 @@ def bound_flow(journey: Journey) -> qrlogin.Flow | None:
 
 
 def same_origin() -> bool:
-    """design §2.3 / case 33: a flow is started only by the provider's own page."""
+    """design §2.3 / case 33: a flow is started only by the provider's own page.
+
+    Sec-Fetch-Site decides where the browser sends it. Without it, a named Origin must be the
+    issuer's; ``null`` is what this provider's own pages send (Referrer-Policy: no-referrer),
+    and the form's CSRF token, bound to this browser's session, still has to match.
+    """
     site = request.headers.get("Sec-Fetch-Site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("Origin")
     issuer = urlsplit(services().settings.server.issuer)
-    return origin is None or origin == f"{issuer.scheme}://{issuer.netloc}"
+    return origin in (None, "null", f"{issuer.scheme}://{issuer.netloc}")
 
 
 def can_switch(journey: Journey) -> bool:
@@ -248,40 +254,43 @@ def qr_events() -> ResponseReturnValue:
     store = services().store
     ip_key = f"qrstreams:{request.remote_addr}"
     stream_seconds = max(1, flow.ends - int(time.time()))
-    # design §2.10: one stream per flow, and a cap per address.
-    if not store.add(f"qrstream:{flow.id}", 1, stream_seconds):
-        return _json({"error": "slow_down"}, 429)
-    if services().settings.ratelimit.enabled and \
-            store.incr(ip_key, stream_seconds) > services().settings.ratelimit.qr_streams_per_ip:
-        store.batch().delete(f"qrstream:{flow.id}").execute()
+    counted = services().settings.ratelimit.enabled
+    # design §2.10: a cap of open streams per address.
+    if counted and store.incr(ip_key, stream_seconds) > \
+            services().settings.ratelimit.qr_streams_per_ip:
         store.decr(ip_key)
         return _json({"error": "slow_down"}, 429)
-    counted = services().settings.ratelimit.enabled
+    # design §2.10: one stream per flow. The newest wins (a reloaded page, a reconnect whose
+    # old connection the server has not noticed yet); the older one is woken and ends.
+    stream_id = secrets.token_urlsafe(8)
     subscription = qrlogin.subscribe(flow)
+    store.put(f"qrstream:{flow.id}", stream_id, stream_seconds)
+    qrlogin.wake(flow)
 
     def stream() -> Iterator[str]:
         try:
             yield "retry: 2000\n\n"
-            yield from _events(flow, subscription)
+            yield from _events(flow, subscription, stream_id)
         except StoreUnavailable:
             yield "event: error\ndata: {}\n\n"
         finally:
             subscription.close()
-            try:
-                store.delete(f"qrstream:{flow.id}")
+            with contextlib.suppress(StoreUnavailable):
+                if store.get(f"qrstream:{flow.id}") == stream_id:
+                    store.delete(f"qrstream:{flow.id}")
                 if counted:
                     store.decr(ip_key)
-            except StoreUnavailable:
-                pass
 
     return Response(stream_with_context(stream()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-def _events(flow: qrlogin.Flow, subscription) -> Iterator[str]:
+def _events(flow: qrlogin.Flow, subscription, stream_id: str) -> Iterator[str]:
     """Subscribed first, then the state read (design §2.6): an approval published in between
-    is seen by the read. Ends with the flow's terminal state, or when the flow ends."""
+    is seen by the read. Ends with the flow's terminal state, when the flow ends, or when a
+    newer stream of the same flow has taken over."""
     last = None
+    store = services().store
     while True:
         current = qrlogin.load_flow(flow.id)
         if current is None:
@@ -292,7 +301,7 @@ def _events(flow: qrlogin.Flow, subscription) -> Iterator[str]:
         if shown != last:
             last = shown
             yield f"event: state\ndata: {json.dumps(_state_json(state))}\n\n"
-        if state.state in TERMINAL:
+        if state.state in TERMINAL or store.get(f"qrstream:{flow.id}") not in (stream_id, None):
             return
         wait = min(HEARTBEAT_SECONDS, max(0.2, state.seconds_left + 0.2),
                    max(0.2, state.flow.ends - time.time()))

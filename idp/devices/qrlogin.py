@@ -202,6 +202,11 @@ def subscribe(flow: Flow):
     return services().store.subscribe(_channel(flow.id))
 
 
+def wake(flow: Flow) -> None:
+    """Wake the flow's streams to read the state again (a newer stream has opened)."""
+    services().store.publish(_channel(flow.id), "wake")
+
+
 def poll_too_fast(flow: Flow) -> bool:
     """True when the flow's status was asked for less than the interval ago (RFC 8628 §3.5)."""
     # One second shorter than the interval, so a page polling on time is never told to wait.

@@ -141,4 +141,19 @@ def test_the_phone_app_approves_a_code_read_from_the_browser_screenshot(qr_sites
     assert fa(demo_person["national_code"]) in main
     assert "کلید نرم‌افزاری دستگاه (QR)" in main and "رمز یکبار مصرف" not in main
     record.shot("municipal-account")
+
+    # The provider's own account page, «دستگاه‌ها» tab: the phone is listed and can be removed.
+    page.goto(sites["issuer"] + "/account/devices")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    listed_here = page.locator("main .device-list").inner_text()
+    assert "خط فرمان" in listed_here
+    record.shot("account-devices")
+    if javascript:
+        with page.expect_navigation():
+            page.locator("main .device-list button").first.click()
+        assert "دستگاه حذف شد" in page.locator("main").inner_text()
+        assert page.locator("main .device-list").count() == 0
+        record.shot("account-device-removed")
+        listed = idp_phone(sites["phone_state"], "devices")
+        assert listed.returncode != 0  # its tokens were revoked with the device
     assert record.problems == []

@@ -9,6 +9,7 @@ import base64
 import json
 import re
 import secrets
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -636,17 +637,38 @@ def test_two_tabs_of_one_browser_have_flows_of_their_own(app, client, phone):
     assert client.get("/login/qr/status").get_json()["state"] == "approved"
 
 
-def test_a_closed_stream_is_cleaned_up_and_one_stream_per_flow(app, client):
-    """Cases 41 and §2.10: a second stream of the same flow waits for the first to close."""
+def test_one_stream_per_flow_the_newest_wins(app, client):
+    """Cases 40, 41 and §2.10: a reloaded page's stream takes over; the older one ends."""
     start_qr(client)
-    stream = client.get("/login/qr/events", buffered=False)
-    chunks = iter(stream.response)
+    first = client.get("/login/qr/events", buffered=False)
+    chunks = iter(first.response)
     next(chunks), next(chunks)
-    assert client.get("/login/qr/events", buffered=False).status_code == 429
-    stream.close()
-    again = client.get("/login/qr/events", buffered=False)
-    assert again.status_code == 200
-    again.close()
+    seen, opened, done = [], threading.Event(), threading.Event()
+
+    def reload_the_page() -> None:
+        # Another thread: each stream's request context is its own (as on a server).
+        second = client.get("/login/qr/events", buffered=False)
+        later = iter(second.response)
+        seen.extend([second.status_code, next(later), next(later)])
+        opened.set()
+        done.wait(timeout=30)
+        second.close()
+
+    thread = threading.Thread(target=reload_the_page)
+    thread.start()
+    assert opened.wait(timeout=30)
+    assert seen[0] == 200 and seen[1].startswith(b"retry:") and b'"pending"' in seen[2]
+    assert b"".join(chunks) == b""  # the first stream ended without another event
+    first.close()
+    done.set()
+    thread.join(timeout=30)
+    assert app.extensions["idp"].store.get(f"qrstream:{_flow_id(client)}") is None
+
+
+def _flow_id(browser) -> str:
+    with browser.session_transaction() as session:
+        journey = session["journeys"][-1]
+    return browser.application.extensions["idp"].store.get(f"journey:{journey}")["qr_flow"]
 
 
 def test_the_stream_ends_with_the_flow(app, client, monkeypatch):
