@@ -13,6 +13,7 @@ for each on the gevent server, then measures, with every stream open:
 """
 
 import argparse
+import contextlib
 import os
 import re
 import statistics
@@ -80,8 +81,9 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=200)
     parser.add_argument("--redis", default=os.environ.get("IDP_TEST_REDIS_URL",
                                                           "redis://127.0.0.1:6379/7"))
+    parser.add_argument("--scratch", default=None, help="where the servers' files go")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="qr-streams-"))
+    folder = Path(tempfile.mkdtemp(prefix="qr-streams-", dir=args.scratch))
     main_port, events_port = free_port(), free_port()
     config = write_config(folder, port=main_port, clients=[{
         "client_id": "bench", "client_secret": "bench-secret", "name": "bench",
@@ -90,9 +92,12 @@ def main() -> None:
     env = {**os.environ, "IDP_CONFIG": str(config)}
     idp = [str(Path(sys.executable).parent / "idp")]
     servers = [subprocess.Popen([*idp, "serve", "--workers", "1", "--port", str(main_port)],
-                                env=env, cwd=folder, stdout=subprocess.DEVNULL),
+                                env=env, cwd=folder, stdout=subprocess.DEVNULL,
+                                stderr=(folder / "serve.log").open("w")),
                subprocess.Popen([*idp, "events", "--port", str(events_port)], env=env,
-                                cwd=folder, stdout=subprocess.DEVNULL)]
+                                cwd=folder, stdout=subprocess.DEVNULL,
+                                stderr=(folder / "events.log").open("w"))]
+    print(f"server logs in {folder}")
     main_url, events_url = f"http://127.0.0.1:{main_port}", f"http://127.0.0.1:{events_port}"
     try:
         wait_up(main_url)
@@ -107,8 +112,10 @@ def main() -> None:
         opened = threading.Barrier(args.streams + 1)
 
         def listen(number: int, browser: requests.Session, query: str) -> None:
-            with browser.get(f"{events_url}/login/qr/events?{query}", stream=True,
-                             timeout=120) as stream:
+            url = f"{events_url}/login/qr/events?{query}"
+            # The servers stop while most streams are still open: that is not an error here.
+            with contextlib.suppress(requests.RequestException), \
+                    browser.get(url, stream=True, timeout=120) as stream:
                 lines = stream.iter_lines(decode_unicode=True)
                 for line in lines:
                     if '"pending"' in line:

@@ -21,6 +21,11 @@ from idp.settings import Settings, load_settings
 DEMO_CLIENT_ID = "municipal-demo"
 # Only for the demo relying party on a developer's machine; never used by `idp serve`.
 DEMO_CLIENT_SECRET = "municipal-demo-secret"
+# The phone app (clients/phone, ``idp-phone``): a public first-party client with the phone
+# scopes (issue 7), redirecting to the loopback address the app listens on.
+PHONE_CLIENT_ID = "phone-demo"
+PHONE_REDIRECT_URI = "http://127.0.0.1/idp-phone/callback"
+PHONE_SCOPE = "openid profile national_id offline_access device:register qr:approve"
 
 
 class Context:
@@ -117,7 +122,9 @@ def events(obj: Context, host: str, port: int) -> None:
     if obj.config:
         os.environ["IDP_CONFIG"] = str(Path(obj.config).resolve())
     # A fresh interpreter: gevent must patch the standard library before anything uses it.
-    os.execv(sys.executable, [sys.executable, "-m", "idp.events_server", "--host", host,
+    from idp.events_server import BOOTSTRAP
+
+    os.execv(sys.executable, [sys.executable, "-c", BOOTSTRAP, "--host", host,
                               "--port", str(port)])
 
 
@@ -133,7 +140,10 @@ def demo(obj: Context, host: str, port: int, client_port: int) -> None:
     settings.server.issuer = f"http://{host}:{port}"
     client_url = f"http://{host}:{client_port}"
     settings.clients = [entry for entry in settings.clients
-                        if entry.get("client_id") != DEMO_CLIENT_ID]
+                        if entry.get("client_id") not in (DEMO_CLIENT_ID, PHONE_CLIENT_ID)]
+    settings.clients.append({
+        "client_id": PHONE_CLIENT_ID, "name": "دولت همراه", "public": True,
+        "first_party": True, "redirect_uris": [PHONE_REDIRECT_URI], "scope": PHONE_SCOPE})
     settings.clients.append({
         "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
         "name": "حساب شهروندی شهرداری (نمونه)", "redirect_uris": [f"{client_url}/callback"],
@@ -149,7 +159,12 @@ def demo(obj: Context, host: str, port: int, client_port: int) -> None:
         f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}/dev/outbox\n"
         "شهروند نمونه / demo citizen: کد ملی 0499370899، تاریخ تولد 1360/01/01، "
         "موبایل 09120000001\n"
-        "(captcha: read it from the image; stop with Ctrl+C)")
+        "(captcha: read it from the image; stop with Ctrl+C)\n"
+        "ورود با کد QR / QR login with the phone app:\n"
+        f"  idp-phone pair --issuer {settings.server.issuer} --client-id {PHONE_CLIENT_ID} "
+        f"--mobile 09120000001 --outbox {settings.path(settings.sms.outbox_path)}\n"
+        "  then choose «ورود با کد QR» on the login page, screenshot the code, and\n"
+        "  idp-phone scan SCREENSHOT.png     (or the code's URL)")
     thread.join()
 
 

@@ -5,21 +5,27 @@ have a few threads each (:mod:`idp.production`), so a few waiting QR pages would
 other page: there, ``/login/qr/events`` answers 503 at once and the page polls instead. This
 server runs the same app with gevent, where a stream is a greenlet and thousands can wait on
 Redis pub/sub together; the load balancer sends ``/login/qr/events`` here and everything else
-to granian. Monkey-patching must come before anything opens a socket, hence its own process.
+to granian.
+
+gevent must patch the standard library before anything imports it, and importing this module
+imports the ``idp`` package first; so ``idp events`` starts a fresh interpreter that patches,
+then calls :func:`main` (:data:`BOOTSTRAP`).
 """
 
+import argparse
+
 from gevent import monkey
+from gevent.pywsgi import WSGIServer
 
-monkey.patch_all()
+from idp import create_app
 
-import argparse  # noqa: E402
-
-from gevent.pywsgi import WSGIServer  # noqa: E402
-
-from idp import create_app  # noqa: E402
+BOOTSTRAP = ("from gevent import monkey; monkey.patch_all(); "
+             "import idp.events_server as server; server.main()")
 
 
 def main(argv: list[str] | None = None) -> None:
+    if not monkey.is_module_patched("socket"):
+        raise SystemExit("start the event-stream server with `idp events`")
     parser = argparse.ArgumentParser(prog="idp events",
                                      description="Serve the QR login's event streams (gevent).")
     parser.add_argument("--host", default="127.0.0.1")
@@ -28,7 +34,3 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app()
     print(f"qr event streams: http://{args.host}:{args.port}/login/qr/events", flush=True)
     WSGIServer((args.host, args.port), app, log=None).serve_forever()
-
-
-if __name__ == "__main__":
-    main()

@@ -31,8 +31,10 @@ class Store:
             import fakeredis
 
             return cls(fakeredis.FakeRedis())
+        # redis-py 8 caps a pool at 100 connections by default; every open event stream of the
+        # QR page holds one for its subscription (idp events serves thousands).
         return cls(redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
-                                        health_check_interval=30))
+                                        health_check_interval=30, max_connections=10_000))
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -5,6 +5,10 @@ import base64
 import hashlib
 import re
 import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt as pyjwt
@@ -54,7 +58,8 @@ def instances(tmp_path):
     first = create_app(settings)
     second = create_app(load_settings(config, environ={}))
     with serve(first, port_a) as a, serve(second, port_b) as b:
-        yield {"a": a, "b": b, "issuer": settings.server.issuer, "outbox": outbox_path(config)}
+        yield {"a": a, "b": b, "issuer": settings.server.issuer, "outbox": outbox_path(config),
+               "config": config}
     for app in (first, second):
         app.extensions["idp"].db.engine.dispose()
 
@@ -129,3 +134,42 @@ def test_the_browser_waits_on_one_instance_while_the_phone_approves_on_the_other
                           audience="rp", issuer=site["issuer"])
     assert claims["amr"] == ["swk"] and claims["nonce"] == "nonce-1"
     assert claims["sub"] == phone.sub
+
+
+def test_idp_events_serves_the_streams_with_gevent(instances):
+    """The production event-stream server (README): a stream there follows a flow started on
+    another instance."""
+    site = instances
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "idp"), "--config",
+                               str(site["config"]), "events", "--port", str(port)],
+                              cwd=site["config"].parent, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    events = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(events + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "idp events did not start"
+                time.sleep(0.2)
+        browser = requests.Session()
+        page = browser.get(site["a"] + "/authorize?" + urlencode({
+            "response_type": "code", "client_id": "rp", "redirect_uri": "https://rp.example/cb",
+            "scope": "openid", "state": "s", "nonce": "n"}), timeout=10)
+        form = next(f for f in read_forms(page.text) if f["action"].startswith("/login/qr/"))
+        started = browser.post(site["a"] + form["action"], data=form["fields"],
+                               allow_redirects=False, timeout=10)
+        query = urlsplit(started.headers["Location"]).query
+        assert requests.get(f"{events}/login/qr/events?{query}", timeout=10).status_code == 403
+        with browser.get(f"{events}/login/qr/events?{query}", stream=True, timeout=10) as stream:
+            assert stream.status_code == 200
+            for line in stream.iter_lines(decode_unicode=True):
+                if line.startswith("data:"):
+                    assert '"state": "pending"' in line
+                    break
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
