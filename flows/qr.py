@@ -351,9 +351,13 @@ def _redeem(journey: Journey, flow: qrlogin.Flow) -> ResponseReturnValue:
     """The approval becomes this journey's proof: once, for the bound browser (design §2.3 5)."""
     ticket = qrlogin.peek_ticket(flow)
     db = services().db.session
-    account = db.get(Account, ticket["account_id"]) if ticket else None
-    if account is None:
+    if ticket is None:
+        # Taken a moment ago by another tab, or lapsed: the page says the code expired.
         return redirect(url_for("login.qr_page"))
+    account = db.get(Account, ticket["account_id"])
+    if account is None:
+        qrlogin.take_ticket(flow)
+        return error_page(_("این کد QR قبلا استفاده شده یا منقضی شده است."), 409)
     try:
         # As after a one-time code: the registry's record, and so whether the postal code
         # changed (SPEC §3 step 4), is read at every login.
