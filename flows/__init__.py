@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("login", __name__, url_prefix="/login")
 
-from flows import company, consent, finish, identity, mobile, otp, postal  # noqa: E402,F401
+from flows import company, consent, finish, identity, mobile, otp, postal, qr  # noqa: E402,F401

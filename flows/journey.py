@@ -35,7 +35,7 @@ class Journey:
     params: dict[str, str] | None
     client_id: str | None
     created_at: int
-    # How the citizen proves who they are: "otp", or "session" under single sign-on.
+    # How the citizen proves who they are: "otp", "qr", or "session" under single sign-on.
     method: str
     plan: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
@@ -48,6 +48,8 @@ class Journey:
     postal_review: bool = False
     # The ``company`` claim of a company login, once its CEO was confirmed (issue 8).
     company: dict | None = None
+    # The QR login flow this journey shows (idp.devices.qrlogin), when the citizen chose it.
+    qr_flow: str | None = None
 
     @property
     def live(self) -> bool:

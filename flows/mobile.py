@@ -29,7 +29,8 @@ def _render(journey: Journey, form: MobileForm, error: str | None = None,
         captcha_url=url_for("login.captcha", v=journey.id[:6]) if _captcha_on() else None,
         captcha_audio_url=url_for("login.captcha_audio")
         if _captcha_on() and audio_available() else None,
-        client_name=client.name if client else None), status or form_status(form)
+        client_name=client.name if client else None,
+        qr_enabled=services().settings.qr.enabled), status or form_status(form)
 
 
 def _captcha_on() -> bool:

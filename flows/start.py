@@ -12,7 +12,7 @@ from flask import redirect
 from flask.typing import ResponseReturnValue
 
 from flows.finish import finish
-from flows.journey import new_journey, save, where
+from flows.journey import Journey, new_journey, save, where
 from flows.plan import Start, advance, make_plan
 from idp.interaction import LoginRequest
 from idp.oidc.authorize import refuse
@@ -59,3 +59,21 @@ class Journeys:
                                        scopes=frozenset(requested_scopes(login.params)),
                                        legal_entity=client.legal_entity))
         return journey
+
+
+def start_of(journey: Journey, method: str) -> Start:
+    """What a step's ``applies`` sees for ``journey`` logging in by ``method``."""
+    if journey.params is None:
+        return Start(method=method, relying_party=False)
+    return Start(method=method, relying_party=True,
+                 prompts=tuple(journey.params.get("prompt", "").split()),
+                 scopes=frozenset(requested_scopes(journey.params)))
+
+
+def switch_method(journey: Journey, method: str) -> None:
+    """The citizen chose another way to prove who they are (the login page's tabs): the plan
+    is made again for it. Only before anything was proved."""
+    journey.method = method
+    journey.plan = make_plan(start_of(journey, method))
+    journey.done = []
+    advance(journey)

@@ -15,8 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import idp.companies  # noqa: F401  (the account page's «حقوقی» tab)
 from flows import bp as login_bp
 from flows.start import Journeys
-from idp import account_page, dev, error_pages, languages, menu, ops, security_headers
+from idp import account_page, dev, devices, error_pages, languages, menu, ops, security_headers
 from idp.db import Database
+from idp.devices.api import JSON_VIEWS as DEVICE_API_VIEWS
 from idp.interaction import Interaction
 from idp.keys import KeyRing
 from idp.logs import configure_logging
@@ -97,7 +98,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     ops.Metrics().init_app(app)
 
     csrf.exempt(oidc_bp)  # token, revocation, introspection and RP logout are not forms
-    for blueprint in (oidc_bp, login_bp, account_page.bp, menu.bp, ops.bp):
+    for view in DEVICE_API_VIEWS:  # the phone app's JSON API: bearer tokens, not cookies
+        csrf.exempt(view)
+    for blueprint in (oidc_bp, login_bp, account_page.bp, menu.bp, ops.bp, devices.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(trust_framework_bp)
     if settings.server.demo:

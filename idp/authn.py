@@ -20,6 +20,11 @@ METHODS: dict[str, tuple[tuple[str, ...], str]] = {
     "sms_otp": (("otp", "sms"), LOA_OTP),
     # seed 002 §2.1: the same code, sent to the national e-mail instead of the mobile.
     "email_otp": (("otp",), LOA_OTP),
+    # Issue 7 / design qr-login §2.13: an approval signed by a paired device key. Without
+    # attestation the key is only known to be a software key ("swk"); "user" (a user-presence
+    # test) is not claimed, since nothing the server can verify shows the key demanded one.
+    # The level stays the one-time code's: the device was paired by one (never higher).
+    "qr": (("swk",), LOA_OTP),
 }
 
 

@@ -1,7 +1,9 @@
 """The ``idp`` command: serve, demo, database, keys, clients and the audit trail."""
 
 import json
+import os
 import secrets
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +18,12 @@ from idp.keys import KeyRing
 from idp.migrations import upgrade
 from idp.registration import list_clients, register_client, remove_client
 from idp.settings import ConfigurationError, Settings, load_settings
+
+# The phone app (clients/phone, ``idp-phone``): a public first-party client with the phone
+# scopes (issue 7), redirecting to the loopback address the app listens on.
+PHONE_CLIENT_ID = "phone-demo"
+PHONE_REDIRECT_URI = "http://127.0.0.1/idp-phone/callback"
+PHONE_SCOPE = "openid profile national_id offline_access device:register qr:approve"
 
 
 class Context:
@@ -124,6 +132,21 @@ def _demo_app_ports(command):
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5002, show_default=True, type=int)
+@click.pass_obj
+def events(obj: Context, host: str, port: int) -> None:
+    """Serve the QR login page's event streams with gevent (route /login/qr/events here)."""
+    if obj.config:
+        os.environ["IDP_CONFIG"] = str(Path(obj.config).resolve())
+    # A fresh interpreter: gevent must patch the standard library before anything uses it.
+    from idp.events_server import BOOTSTRAP
+
+    os.execv(sys.executable, [sys.executable, "-c", BOOTSTRAP, "--host", host,
+                              "--port", str(port)])
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @_demo_app_ports
 @click.pass_obj
@@ -138,9 +161,12 @@ def demo(obj: Context, host: str, port: int, **app_ports: int) -> None:
     secrets_ = {app.name: secrets.token_urlsafe(24) for app in DEMO_APPS}
     names = {app.name for app in DEMO_APPS}
     settings.clients = [entry for entry in settings.clients
-                        if entry.get("client_id") not in names]
+                        if entry.get("client_id") not in names | {PHONE_CLIENT_ID}]
     settings.clients += [app.registration(urls[app.name], secrets_[app.name])
                          for app in DEMO_APPS]
+    settings.clients.append({
+        "client_id": PHONE_CLIENT_ID, "name": "دولت همراه", "public": True,
+        "first_party": True, "redirect_uris": [PHONE_REDIRECT_URI], "scope": PHONE_SCOPE})
     _run(create_app(settings), host, port)
     threads = [_run(app.create(settings.server.issuer, secrets_[app.name], urls[app.name],
                                f"sqlite:///{settings.instance_dir / (app.name + '.sqlite')}"),
@@ -149,8 +175,14 @@ def demo(obj: Context, host: str, port: int, **app_ports: int) -> None:
     click.echo(f"پنجره ملی / provider: {settings.server.issuer}/")
     for app in DEMO_APPS:
         click.echo(f"{app.title} / {app.name}: {urls[app.name]}/ — log in as {app.log_in_as}")
-    click.echo(f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}"
-               "/dev/outbox\n(captcha: read it from the image; stop with Ctrl+C)")
+    click.echo(
+        f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}/dev/outbox\n"
+        "(captcha: read it from the image; stop with Ctrl+C)\n"
+        "ورود با کد QR / QR login with the phone app:\n"
+        f"  idp-phone pair --issuer {settings.server.issuer} --client-id {PHONE_CLIENT_ID} "
+        f"--mobile 09120000001 --outbox {settings.path(settings.sms.outbox_path)}\n"
+        "  then choose «ورود با کد QR» on the login page, screenshot the code, and\n"
+        "  idp-phone scan SCREENSHOT.png     (or the code's URL)")
     for thread in threads:
         thread.join()
 

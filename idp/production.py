@@ -12,6 +12,7 @@ from granian import Granian
 from granian.constants import HTTPModes, Interfaces
 
 from idp import create_app
+from idp.devices.qrlogin import EVENTS_CONFIG
 from idp.metrics import MULTIPROC_ENV
 from idp.settings import Settings
 
@@ -36,7 +37,12 @@ SERVER_SETTINGS = {
 
 
 def _load_app(settings: Settings, _target: str):
-    return create_app(settings)
+    app = create_app(settings)
+    # An event stream would hold one of the few threads until it ends: the QR page's streams
+    # are served by ``idp events`` (gevent) and, where they are not routed there, the page
+    # polls instead (README: QR login in production).
+    app.config[EVENTS_CONFIG] = False
+    return app
 
 
 def blocking_threads(settings: Settings) -> int:

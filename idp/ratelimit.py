@@ -109,3 +109,14 @@ def _take(budgets: list[tuple[str, str]]) -> None:
     for name, key in budgets:
         for item in _limits(name):
             limiter.limiter.hit(item, BUDGETS, name, key)
+
+
+def exhausted(name: str, key: str) -> bool:
+    """True when the ``(setting name, key)`` budget is used up (nothing is taken)."""
+    return services().settings.ratelimit.enabled and not _left((name, key))
+
+
+def take(name: str, key: str) -> None:
+    """Count one against a budget that :func:`exhausted` checks (a failure, a denial)."""
+    if services().settings.ratelimit.enabled:
+        _take([(name, key)])

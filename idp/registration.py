@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from idp.models import Client
 from idp.models.client import AUTH_METHODS, GRANT_TYPES, LOGIN_GRANTS, hash_secret
-from idp.scopes import SUPPORTED_SCOPES
+from idp.scopes import RESTRICTED_SCOPES, SUPPORTED_SCOPES
 from idp.settings import ConfigurationError
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -33,7 +33,8 @@ def _check_resource(uri: str) -> str:
     return _check_uri(uri, "resource")
 
 
-def _validated(*, name: str, redirect_uris: Iterable[str], public: bool, scope: str | None,
+def _validated(*, name: str, redirect_uris: Iterable[str], public: bool, first_party: bool,
+               scope: str | None,
                post_logout_redirect_uris: Iterable[str], backchannel_logout_uri: str | None,
                auth_method: str | None, id_token_alg: str, jwks: dict | None,
                jwks_uri: str | None, resources: Iterable[str] = (),
@@ -64,10 +65,15 @@ def _validated(*, name: str, redirect_uris: Iterable[str], public: bool, scope: 
         if not resources:
             raise ValueError("client_credentials needs at least one resource (--resource)")
     if logs_in:
-        scopes = (scope or " ".join(SUPPORTED_SCOPES)).split()
+        scopes = scope.split() if scope else [s for s in SUPPORTED_SCOPES
+                                              if s not in RESTRICTED_SCOPES]
         unknown = set(scopes) - set(SUPPORTED_SCOPES)
         if unknown:
             raise ValueError(f"unsupported scopes: {' '.join(sorted(unknown))}")
+        if set(scopes) & RESTRICTED_SCOPES and not (method == "none" and first_party):
+            # Issue 7: device keys and QR approvals belong to the official phone app only.
+            raise ValueError(f"{' and '.join(sorted(set(scopes) & RESTRICTED_SCOPES))} only for "
+                             "public first-party clients (--public --first-party)")
         if "openid" not in scopes:
             raise ValueError("the scope set must include openid")
     elif scope:
@@ -113,7 +119,8 @@ def register_client(session: Session, *, name: str, redirect_uris: Iterable[str]
                     legal_entity: bool = False,
                     grant_types: Iterable[str] | None = None) -> tuple[Client, str | None]:
     """Add a client; returns it and its secret in plain text (shown once, stored hashed)."""
-    fields = _validated(name=name, redirect_uris=redirect_uris, public=public, scope=scope,
+    fields = _validated(name=name, redirect_uris=redirect_uris, public=public,
+                        first_party=first_party, scope=scope,
                         post_logout_redirect_uris=post_logout_redirect_uris,
                         backchannel_logout_uri=backchannel_logout_uri, auth_method=auth_method,
                         id_token_alg=id_token_alg, jwks=jwks, jwks_uri=jwks_uri,
@@ -159,7 +166,8 @@ def _config_client(entry: dict) -> tuple[str, str | None, bool, dict]:
             raise ValueError("a [[clients]] table needs client_id")
         fields = _validated(
             name=entry.get("name", ""), redirect_uris=entry.get("redirect_uris", []),
-            public=bool(entry.get("public", False)), scope=entry.get("scope"),
+            public=bool(entry.get("public", False)),
+            first_party=bool(entry.get("first_party", False)), scope=entry.get("scope"),
             post_logout_redirect_uris=entry.get("post_logout_redirect_uris", []),
             backchannel_logout_uri=entry.get("backchannel_logout_uri"),
             auth_method=entry.get("auth_method"),

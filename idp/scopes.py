@@ -29,7 +29,12 @@ CATALOGUE: tuple[Scope, ...] = (
     Scope("company", ("company",), _l("شرکتی که به عنوان مدیرعامل آن وارد می‌شوید")),
     Scope("offline_access", (),
           _l("دسترسی به اطلاعات شما حتی وقتی در سامانه حضور ندارید")),
+    Scope("device:register", (), _l("ثبت این گوشی برای ورود با کد QR")),
+    Scope("qr:approve", (), _l("تأیید ورود با کد QR از این گوشی")),
 )
+# The phone app's scopes (issue 7): only for public first-party clients registered with them
+# by name; never part of a client's default scope set.
+RESTRICTED_SCOPES = frozenset({"device:register", "qr:approve"})
 BY_NAME = {scope.name: scope for scope in CATALOGUE}
 SUPPORTED_SCOPES = tuple(BY_NAME)
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {s.name: s.claims for s in CATALOGUE if s.claims}

@@ -149,6 +149,35 @@ class RateLimitSettings:
     token_per_ip: str = "600 per minute"
     # Each /authorize request stores a pending login: one address may not fill the store.
     authorize_per_ip: str = "120 per minute"
+    # QR login (design qr-login §2.10): the browser's side, per address.
+    qr_start_per_ip: str = "10 per minute;60 per hour"
+    qr_complete_per_ip: str = "20 per minute"
+    # Open event streams one address may hold at once (a count, not a rate).
+    qr_streams_per_ip: int = 20
+    # The phone's side: scans and approvals per paired device and per citizen; unknown or
+    # expired codes per device (enumeration, or a citizen being phished again and again);
+    # denials per citizen before a cool-down.
+    qr_scan_per_device: str = "10 per minute"
+    qr_scan_per_account: str = "30 per hour"
+    qr_unknown_per_device: str = "5 per 15 minutes"
+    qr_approve_per_device: str = "5 per minute"
+    qr_approve_per_account: str = "10 per hour"
+    qr_denials_per_account: str = "3 per 10 minutes"
+    # Device pairings (nonces and registrations) per citizen.
+    device_pair_per_account: str = "3 per day"
+
+
+@dataclass
+class QrSettings:
+    # QR-code login from the paired phone app (issue 7); false: no QR tab, the QR endpoints 404.
+    enabled: bool = True
+    code_lifetime_seconds: int = 60
+    max_rotations: int = 5
+    # From the scan: how long the citizen has to approve on the phone.
+    approval_seconds: int = 60
+    # From the approval: how long the browser has to redeem it, once.
+    ticket_seconds: int = 30
+    max_devices: int = 5
 
 
 @dataclass
@@ -200,6 +229,7 @@ class Settings:
     otp: OtpSettings = field(default_factory=OtpSettings)
     journey: JourneySettings = field(default_factory=JourneySettings)
     ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    qr: QrSettings = field(default_factory=QrSettings)
     registries: RegistrySettings = field(default_factory=RegistrySettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
     assurance: AssuranceSettings = field(default_factory=AssuranceSettings)

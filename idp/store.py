@@ -5,7 +5,9 @@ markers) lives here and expires by itself. Without a configured URL an in-proces
 stands in, which is right for one process and for tests.
 """
 
+import contextlib
 import json
+import time
 from typing import Any
 
 import redis
@@ -32,7 +34,10 @@ class Store:
             import fakeredis
 
             return cls(fakeredis.FakeRedis())
-        return cls(redis.Redis.from_url(url, health_check_interval=30, **REDIS_TIMEOUTS))
+        # redis-py 8 caps a pool at 100 connections by default; every open event stream of the
+        # QR page holds one for its subscription (idp events serves thousands).
+        return cls(redis.Redis.from_url(url, health_check_interval=30, max_connections=10_000,
+                                        **REDIS_TIMEOUTS))
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -76,6 +81,10 @@ class Store:
             raise StoreUnavailable(type(exc).__name__) from exc
         return int(count)
 
+    def decr(self, key: str) -> int:
+        """Count down what :meth:`incr` counted up (an open stream closing)."""
+        return int(self._call("decr", self.prefix + key))
+
     def ttl(self, key: str) -> int:
         """Seconds left for ``key`` (0 when absent)."""
         return max(0, int(self._call("ttl", self.prefix + key)))
@@ -89,11 +98,55 @@ class Store:
         """Several operations sent together in one round trip; see ``Batch``."""
         return Batch(self)
 
+    def publish(self, channel: str, message: str) -> None:
+        """Tell every instance's subscribers of ``channel`` (pub/sub fan-out)."""
+        self._call("publish", self.prefix + channel, message)
+
+    def subscribe(self, channel: str) -> "Subscription":
+        """Listen on ``channel``; close the subscription when done (it holds a connection)."""
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(self.prefix + channel)
+        except redis.RedisError as exc:
+            pubsub.close()
+            raise StoreUnavailable(type(exc).__name__) from exc
+        return Subscription(pubsub)
+
     def ping(self) -> bool:
         try:
             return bool(self.redis.ping())
         except redis.RedisError:
             return False
+
+
+class Subscription:
+    """One pub/sub subscription: wait for the next message, then close."""
+
+    def __init__(self, pubsub: Any) -> None:
+        self._pubsub = pubsub
+
+    def wait(self, timeout: float) -> str | None:
+        """The next message within ``timeout`` seconds, else None.
+
+        redis-py answers None for the subscribe confirmation too (with
+        ``ignore_subscribe_messages``), so it keeps listening until the deadline.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                message = self._pubsub.get_message(timeout=left)
+            except redis.RedisError as exc:
+                raise StoreUnavailable(type(exc).__name__) from exc
+            if message is not None and message.get("type") == "message":
+                data = message["data"]
+                return data.decode() if isinstance(data, bytes) else str(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self._pubsub.close()
 
 
 def _json_or_none(raw: Any) -> Any:

@@ -99,12 +99,14 @@ def _local(url: str) -> str:
     return split.path + (f"?{split.query}" if split.query else "")
 
 
-def login(client, app, url: str, person: dict = DEMO, consent: str | None = "allow"):
+def login(client, app, url: str, person: dict = DEMO, consent: str | None = "allow", qr=None):
     """From ``url`` (``/authorize?…``) through the journey, driven by the shared walker
     (tests/walker.py), to the redirect back at the relying party; returns that response.
     With ``consent=None`` it stops on the consent page and returns it; a walk that ends on
-    another provider page (``/account``) returns that page. A refused step fails the test."""
-    table = answers({**person, "consent": consent}, lambda mobile: outbox_codes(app, mobile)[-1])
+    another provider page (``/account``) returns that page. A refused step fails the test.
+    With ``qr`` (called with each QR code's URL), the login goes by the QR tab instead."""
+    table = answers({**person, "consent": consent}, lambda mobile: outbox_codes(app, mobile)[-1],
+                    qr=qr)
     walk = Walk(table, provider=PROVIDER)
     response = get(client, url)
     while True:

@@ -16,10 +16,15 @@ Playwright, the benchmark's asyncio client) fetches pages and hands each respons
   refused), a step the table has no answer for, a form that is not on the page.
 
 The answers are a table keyed by step name — the last path segment of ``/login/<step>``:
-``mobile``, ``otp``, ``identity``, ``postal``, ``company``, ``consent`` — built by
+``mobile``, ``otp``, ``identity``, ``postal``, ``qr``, ``company``, ``consent`` — built by
 :func:`answers` from a person and a callable that fetches the one-time code sent to a mobile
 (``09…``) from the SMS outbox. A value in the table may be a callable, called when the form
 is filled.
+
+Two keys of an answer are not form fields: ``FORM`` names another form of the page to submit
+(the login page's «ورود با کد QR» tab posts ``/login/qr/start``), and ``SCAN`` is called with
+the URL a QR page shows (once per code: the phone app scans it and approves or denies), after
+which the walk reloads the page as a browser without JavaScript does, until it moves on.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-STEPS = ("mobile", "otp", "identity", "postal", "company", "consent")
+STEPS = ("mobile", "otp", "identity", "postal", "qr", "company", "consent")
+FORM = "_form"
+SCAN = "_scan"
+_QR_URL = re.compile(r'id="qr-code"[^>]*data-url="([^"]+)"')
 
 # The sandbox registry's demo citizen (idp/registries/sandbox_demo.toml).
 DEMO_PERSON: dict = {
@@ -48,7 +56,8 @@ Answer = Mapping[str, object] | None
 Answers = Mapping[str, Answer]
 
 
-def answers(person: Mapping, otp: Callable[[str], str]) -> dict[str, Answer]:
+def answers(person: Mapping, otp: Callable[[str], str],
+            qr: Callable[[str], object] | None = None) -> dict[str, Answer]:
     """What a citizen types on each journey page.
 
     ``person``: ``mobile`` (``09…``), ``national_code`` (or, for a foreign national,
@@ -58,7 +67,9 @@ def answers(person: Mapping, otp: Callable[[str], str]) -> dict[str, Answer]:
     company step, the fields to post there, e.g. ``{"decision": "cancel"}``, or ``None`` to stop
     on that step; absent: the walk fails if the step comes) and ``consent`` (``"allow"``,
     ``"deny"``, or ``None`` to stop on the consent page; ``"allow"`` when absent).
-    ``otp(mobile)`` returns the code sent to ``mobile``.
+    ``otp(mobile)`` returns the code sent to ``mobile``. With ``qr``, the citizen logs in by QR
+    code instead: the login page's QR tab is chosen and ``qr(url)`` is called with each code
+    the QR page shows.
     """
     mobile = person["mobile"]
     year, month, day = person["birth"]
@@ -80,6 +91,8 @@ def answers(person: Mapping, otp: Callable[[str], str]) -> dict[str, Answer]:
         "postal": {"postal_code": postal} if postal else {},
         "consent": {"decision": decision} if decision else None,
     }
+    if qr:
+        table |= {"mobile": {FORM: "/login/qr/start"}, "qr": {SCAN: qr}}
     if "company" in person:
         table["company"] = {"company_national_id": company} if isinstance(company, str) \
             else company
@@ -193,6 +206,7 @@ class Walk:
     redirect_uri: str | None = None
     max_responses: int = 40
     steps: list[str] = field(default_factory=list)   # the steps submitted, in order
+    scanned: list[str] = field(default_factory=list)  # the QR codes handed to ``SCAN``
     responses: int = 0
 
     def _leaves(self, location: str) -> bool:
@@ -229,16 +243,36 @@ class Walk:
         answer = self.table[name]
         if answer is None:
             return Landed(url, name)
+        if SCAN in answer:
+            return self._scan(url, page, answer[SCAN])
         if name in self.steps:
             detail = "; ".join(page_messages(page))
             return Failed(f"step {name!r} shown again (answer refused?): {detail}")
-        form = next((f for f in read_forms(page) if step_of(urljoin(url, f["action"])) == name),
-                    None)
+        target = answer.get(FORM)
+        form = next((f for f in read_forms(page) if (
+            urlsplit(urljoin(url, f["action"])).path == target if target
+            else step_of(urljoin(url, f["action"])) == name)), None)
         if form is None:
-            return Failed(f"no form posting to /login/{name} on {where}")
-        typed = {key: str(value() if callable(value) else value) for key, value in answer.items()}
+            return Failed(f"no form posting to {target or '/login/' + name} on {where}")
+        typed = {key: str(value() if callable(value) else value) for key, value in answer.items()
+                 if key != FORM}
         self.steps.append(name)
         return Submit(name, urljoin(url, form["action"]), {**form["fields"], **typed}, typed)
+
+
+    def _scan(self, url: str, page: str, scan: Callable[[str], object]) -> Action:
+        """A QR page: the phone scans each new code; the page is then reloaded."""
+        found = _QR_URL.search(page)
+        code = html_lib.unescape(found.group(1)) if found else None
+        if code and code not in self.scanned:
+            self.scanned.append(code)
+            if "qr" not in self.steps:
+                self.steps.append("qr")
+            scan(code)
+        elif found is None and "qr-scanned" not in page:
+            detail = "; ".join(page_messages(page))
+            return Failed(f"the QR page shows no code to scan: {detail}")
+        return Follow(url)
 
 
 # --- the SMS outbox -----------------------------------------------------------------------------

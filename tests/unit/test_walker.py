@@ -107,3 +107,33 @@ def test_outbox_is_read_incrementally(tmp_path):
     with outbox.open("a", encoding="utf-8") as handle:
         handle.write('0000002", "code": "222222"}\n')
     assert tail.take("09350000002") == "222222"
+
+
+MOBILE_PAGE_WITH_QR = """<main>
+<ul class="tabs"><li><a href="/login/mobile" aria-current="page">OTP</a></li>
+<li><form method="post" action="/login/qr/start?j=abc"><input type="hidden" name="csrf_token"
+ value="q1"><button type="submit" class="tab-button">QR</button></form></li></ul>
+<form method="post" action="/login/mobile?j=abc"><input type="hidden" name="csrf_token" value="m1">
+<input type="tel" name="mobile" value=""></form></main>"""
+
+QR_PAGE = """<main><figure class="qr-code" id="qr-code" data-url="http://127.0.0.1:5000/q/1/{qid}"
+aria-label="QR"><svg></svg></figure></main>"""
+
+
+def test_a_qr_way_in_chooses_the_qr_tab_and_scans_each_code_once():
+    scanned = []
+    walk = Walk(answers(PERSON, lambda mobile: "123456", qr=scanned.append), provider=PROVIDER,
+                redirect_uri="https://rp.example/cb")
+    action = walk.step(f"{PROVIDER}/login/mobile?j=abc", 200, MOBILE_PAGE_WITH_QR)
+    assert isinstance(action, Submit)
+    assert action.url == f"{PROVIDER}/login/qr/start?j=abc"
+    assert action.fields == {"csrf_token": "q1"}
+    page = QR_PAGE.format(qid="A" * 22)
+    assert walk.step(f"{PROVIDER}/login/qr?j=abc", 200, page) == Follow(
+        f"{PROVIDER}/login/qr?j=abc")
+    # Reloaded (no JavaScript): the same code is not scanned again; a new one is.
+    walk.step(f"{PROVIDER}/login/qr?j=abc", 200, page)
+    walk.step(f"{PROVIDER}/login/qr?j=abc", 200, QR_PAGE.format(qid="B" * 22))
+    assert scanned == [f"{PROVIDER}/q/1/{'A' * 22}", f"{PROVIDER}/q/1/{'B' * 22}"]
+    assert walk.steps == ["mobile", "qr"]
+    assert isinstance(walk.step(f"{PROVIDER}/login/qr", 200, "<main>nothing</main>"), Failed)
