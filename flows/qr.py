@@ -45,7 +45,6 @@ from flows.errors import error_page, expired, unavailable
 from flows.finish import proceed
 from flows.journey import Journey, at_step, live, renew, save, where
 from flows.plan import Start, Step, register
-from flows.recognise import lookup_person, refresh_from_registry
 from flows.start import switch_method
 from idp.audit import record
 from idp.authn import authenticate
@@ -58,6 +57,7 @@ from idp.ratelimit import per_ip
 from idp.registries import RegistryUnavailable
 from idp.services import services
 from idp.store import StoreUnavailable
+from idp.verification import lookup_person, refresh_from_registry
 
 log = logging.getLogger(__name__)
 
