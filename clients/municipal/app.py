@@ -6,33 +6,51 @@ fields that form asked for come from the national login's claims, and the one it
 """
 
 from functools import wraps
+from pathlib import Path
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from clients.common import Database, RelyingParty, RPConfig
+from clients.common import RelyingParty, RPConfig
 from clients.common.app import current_login, current_rp
 from clients.common.db import instance_sqlite
 from clients.municipal import citizens
 from clients.municipal.models import Base, Citizen, LoginSession, SeenLogoutToken
+from clients.municipal.registry import TomlRegistry
+from clients.municipal.schema import MigratedDatabase
+from clients.municipal.settings import MunicipalSettings, load_settings
 
 NAME = "municipal"
 SCOPE = "openid profile email phone address national_id offline_access"
+
+SANDBOX_REGISTRY = Path(__file__).parent / "sandbox_registry.toml"
 
 bp = Blueprint(NAME, __name__)
 
 
 def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
-               database_url: str | None = None) -> Flask:
+               database_url: str | None = None,
+               settings: MunicipalSettings | None = None) -> Flask:
     """The app, registered at the provider with ``base_url`` + ``/callback`` (redirect),
-    ``/logged-out`` (post-logout redirect) and ``/backchannel-logout`` (back-channel logout)."""
+    ``/logged-out`` (post-logout redirect) and ``/backchannel-logout`` (back-channel logout).
+
+    ``settings`` default to the ``MUNICIPAL_<SECTION>_<KEY>`` environment over the defaults;
+    ``database_url``, when given, wins over ``[municipal] database_url``. A registry file the
+    app cannot read raises :class:`~clients.municipal.registry.RegistryError`.
+    """
     app = Flask(__name__)
-    database_url = database_url or instance_sqlite(app, NAME)
+    settings = settings or load_settings()
+    database_url = database_url or settings.municipal.database_url or \
+        instance_sqlite(app, NAME)
+    app.extensions["municipal"] = settings
+    app.extensions["municipal_registry"] = TomlRegistry(
+        settings.path(settings.municipal.registry_path) if settings.municipal.registry_path
+        else SANDBOX_REGISTRY)
     config = RPConfig(issuer=issuer, client_id=client_id, client_secret=client_secret,
                       base_url=base_url, scope=SCOPE)
-    RelyingParty(app, config, name=NAME, database=Database(database_url, Base.metadata),
+    RelyingParty(app, config, name=NAME, database=MigratedDatabase(database_url, Base.metadata),
                  session_model=LoginSession, seen_model=SeenLogoutToken,
                  after_login=_after_login)
     app.register_blueprint(bp)
