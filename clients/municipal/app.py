@@ -5,7 +5,6 @@ fields that form asked for come from the national login's claims, and the one it
 (the e-mail the form required) is asked for here, once, and kept in the service's own database.
 """
 
-from functools import wraps
 from pathlib import Path
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
@@ -16,8 +15,9 @@ from wtforms import StringField
 from clients.common import RelyingParty, RPConfig
 from clients.common.app import current_login, current_rp
 from clients.common.db import instance_sqlite
-from clients.municipal import citizens
-from clients.municipal.models import Base, Citizen, LoginSession, SeenLogoutToken
+from clients.municipal import citizens, transfer
+from clients.municipal.auth import current_citizen, login_required
+from clients.municipal.models import Base, LoginSession, SeenLogoutToken
 from clients.municipal.registry import TomlRegistry
 from clients.municipal.schema import MigratedDatabase
 from clients.municipal.settings import MunicipalSettings, load_settings
@@ -54,6 +54,7 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
                  session_model=LoginSession, seen_model=SeenLogoutToken,
                  after_login=_after_login)
     app.register_blueprint(bp)
+    transfer.init_app(app)
     return app
 
 
@@ -63,31 +64,13 @@ def _after_login(row) -> str | None:
     return None if citizen.email else url_for("municipal.email")
 
 
-def _citizen() -> Citizen | None:
-    row = current_login()
-    if row is None:
-        return None
-    db = current_rp().db.session
-    return db.query(Citizen).filter_by(subject=row.subject).one_or_none() or \
-        citizens.upsert(db, row.claims)
-
-
-def login_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if current_login() is None:
-            return redirect(url_for("rp.login", next=request.path))
-        return view(*args, **kwargs)
-    return wrapper
-
-
 class EmailForm(FlaskForm):
     email = StringField()
 
 
 @bp.get("/")
 def home():
-    citizen = _citizen()
+    citizen = current_citizen()
     if citizen is None:
         return render_template("home.html")
     if not citizen.email:
@@ -98,8 +81,8 @@ def home():
 @bp.get("/profile")
 @login_required
 def profile():
-    return render_template("profile.html", citizen=_citizen(),
-                           mobile=citizens.local_mobile(_citizen().mobile))
+    return render_template("profile.html", citizen=current_citizen(),
+                           mobile=citizens.local_mobile(current_citizen().mobile))
 
 
 @bp.post("/profile/refresh")
@@ -123,7 +106,7 @@ def refresh_profile():
 @bp.route("/email", methods=["GET", "POST"])
 @login_required
 def email():
-    citizen = _citizen()
+    citizen = current_citizen()
     form = EmailForm()
     error = None
     if form.validate_on_submit():

@@ -1,0 +1,223 @@
+"""«درخواست انتقال» (seed 003): the citizen's transfer requests, «ثبت درخواست جدید», and the
+stepper of a draft. Each step is one URL (``/transfer/draft/<id>/<n>``); GET shows it, POST
+takes its form. The step guard is on the server: a step is neither shown nor taken before the
+ones before it are done, whatever is posted.
+"""
+
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_wtf import FlaskForm
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import select
+
+from clients.common.app import current_rp
+from clients.municipal import wizard
+from clients.municipal.auth import applicant_code, current_citizen, login_required
+from clients.municipal.models import Draft, ServiceRequest
+from clients.municipal.registry import normalise
+
+bp = Blueprint("transfer", __name__, url_prefix="/transfer")
+
+# Issue 10: «جستجو» is rate-limited per citizen and per address, so that codes and numbers
+# cannot be tried in bulk.
+SEARCHES_PER_CITIZEN = parse("10/10 minutes")
+SEARCHES_PER_ADDRESS = parse("30/10 minutes")
+KIND = "transfer"
+
+
+class SearchLimiter:
+    """The app's counters of «جستجو» (in memory: one process serves the sandbox)."""
+
+    def __init__(self) -> None:
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def allow(self, citizen_id: int, address: str) -> bool:
+        return (self.limiter.hit(SEARCHES_PER_CITIZEN, "search-citizen", str(citizen_id))
+                and self.limiter.hit(SEARCHES_PER_ADDRESS, "search-address", address))
+
+
+def init_app(app) -> None:
+    app.extensions["municipal_search_limiter"] = SearchLimiter()
+    app.register_blueprint(bp)
+
+
+def _settings():
+    return current_app.extensions["municipal"]
+
+
+def _registry():
+    return current_app.extensions["municipal_registry"]
+
+
+def _no_national_code():
+    return render_template("transfer/no_code.html"), 403
+
+
+@bp.get("")
+@login_required
+def requests():
+    citizen = current_citizen()
+    db = current_rp().db.session
+    registered = db.scalars(select(ServiceRequest).where(
+        ServiceRequest.citizen_id == citizen.id, ServiceRequest.kind == KIND)
+        .order_by(ServiceRequest.created_at.desc())).all()
+    drafts = db.scalars(select(Draft).where(Draft.citizen_id == citizen.id, Draft.kind == KIND)
+                        .order_by(Draft.created_at.desc())).all()
+    return render_template("transfer/list.html", registered=registered, drafts=drafts,
+                           has_code=applicant_code() is not None, form=FlaskForm(),
+                           steps=wizard.TRANSFER_STEPS)
+
+
+@bp.post("/new")
+@login_required
+def new():
+    """«ثبت درخواست جدید»: a draft at its first step."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if applicant_code() is None:
+        return _no_national_code()
+    citizen = current_citizen()
+    draft = Draft(id=secrets.token_urlsafe(16), citizen_id=citizen.id, kind=KIND, done=0,
+                  data={})
+    db = current_rp().db.session
+    db.add(draft)
+    db.commit()
+    return redirect(url_for("transfer.step", draft_id=draft.id, number=1), 303)
+
+
+def _draft(draft_id: str) -> Draft:
+    """The citizen's own draft; anyone else's is as missing as a wrong id."""
+    draft = current_rp().db.session.get(Draft, draft_id)
+    if draft is None or draft.kind != KIND or draft.citizen_id != current_citizen().id:
+        abort(404)
+    return draft
+
+
+@bp.route("/draft/<draft_id>/<int:number>", methods=["GET", "POST"])
+@login_required
+def step(draft_id: str, number: int):
+    draft = _draft(draft_id)
+    if applicant_code() is None:
+        return _no_national_code()
+    if not 1 <= number <= wizard.DRAFT_STEPS:
+        abort(404)
+    if not wizard.reachable(draft.done, number):
+        flash(gettext("ابتدا گام‌های پیشین را کامل کنید."), "error")
+        return redirect(url_for("transfer.step", draft_id=draft.id, number=draft.done + 1), 303)
+    if number not in STEP_VIEWS:
+        abort(404)  # the later steps are not built yet (issue 10): no page pretends to be one
+    form = FlaskForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if request.form.get("action") == "back" and number > 1:
+            _keep_typed(draft, number)
+            return redirect(url_for("transfer.step", draft_id=draft.id, number=number - 1), 303)
+    return STEP_VIEWS[number](draft, form)
+
+
+def _keep_typed(draft: Draft, number: int) -> None:
+    """«گام قبلی» keeps what was typed on this step, checked or not, for the way back."""
+    typed = {key: request.form.get(key, "") for key in TYPED_FIELDS.get(number, ())}
+    if typed:
+        draft.data = {**draft.data, "typed": {**draft.data.get("typed", {}), str(number): typed}}
+        current_rp().db.session.commit()
+
+
+def _save(draft: Draft, data: dict, done: int) -> None:
+    draft.data, draft.done = data, done
+    current_rp().db.session.commit()
+
+
+def _page(draft: Draft, number: int, form: FlaskForm, status: int = 200, **context):
+    return render_template(f"transfer/step{number}.html", draft=draft, number=number, form=form,
+                           steps=wizard.TRANSFER_STEPS, typed=draft.data.get("typed", {})
+                           .get(str(number), {}), **context), status
+
+
+def _next(draft: Draft, number: int):
+    return redirect(url_for("transfer.step", draft_id=draft.id, number=number + 1), 303)
+
+
+def commitments(draft: Draft, form: FlaskForm):
+    """Step 1 «تعهدات»: «گام بعدی» only once «تمامی موارد فوق مورد تأیید است» is ticked
+    (JavaScript disables the button until then; without it, the server refuses)."""
+    if request.method == "GET":
+        return _page(draft, 1, form, commitments=wizard.COMMITMENTS,
+                     accepted=draft.data.get("accepted", False))
+    if request.form.get("accept") != "yes":
+        return _page(draft, 1, form, 400, commitments=wizard.COMMITMENTS, accepted=False,
+                     error=gettext("برای رفتن به گام بعدی، تأیید تعهدات الزامی است."))
+    _save(draft, {**draft.data, "accepted": True}, max(draft.done, 1))
+    return _next(draft, 1)
+
+
+def apartment(draft: Draft, form: FlaskForm):
+    """Step 2 «انتخاب آپارتمان»: «جستجو» checks the code and number against the registry;
+    «گام بعدی» is open only after a valid search of the applicant's own property."""
+    current = draft.data.get("apartment")
+    if request.method == "GET":
+        typed = draft.data.get("typed", {}).get("2") or (
+            {"renovation_code": current["typed_code"], "request_number": current["typed_number"]}
+            if current else {})
+        return _page(draft, 2, form, found=current, entered=typed)
+    if request.form.get("action") == "next":
+        if current is None:
+            return _page(draft, 2, form, 400, found=None, entered={},
+                         error=gettext("ابتدا کدنوسازی و شماره درخواست یا گواهی را وارد و "
+                                       "جستجو کنید."))
+        _save(draft, draft.data, max(draft.done, 2))
+        return _next(draft, 2)
+    code = request.form.get("renovation_code", "").strip()
+    number = request.form.get("request_number", "").strip()
+    entered = {"renovation_code": code, "request_number": number}
+    limiter = current_app.extensions["municipal_search_limiter"]
+    if not limiter.allow(draft.citizen_id, request.remote_addr or ""):
+        return _page(draft, 2, form, 429, found=None, entered=entered, error=gettext(
+            "تعداد جستجوهای شما از حد مجاز گذشته است. لطفا چند دقیقه دیگر دوباره تلاش کنید."))
+    db = current_rp().db.session
+    open_codes = set(db.scalars(select(ServiceRequest.renovation_code).where(
+        ServiceRequest.kind == KIND, ServiceRequest.state.in_(wizard.OPEN_STATES))))
+    result = wizard.look_up(_registry(), applicant_code(), code, number, open_codes)
+    # A new search replaces the old answer: the steps after this one are to be done again.
+    data, done = wizard.after_change(
+        {key: value for key, value in draft.data.items() if key not in {"apartment", "typed"}},
+        draft.done, 2)
+    if result.outcome != "valid":
+        _save(draft, data, done)
+        return _page(draft, 2, form, 400, found=None, entered=entered,
+                     error=_lookup_error(result.outcome))
+    found = {"renovation_code": result.property.renovation_code,
+             "code": normalise(result.property.renovation_code),
+             "request_number": result.number, "role": result.role,
+             "address": result.property.address, "typed_code": code, "typed_number": number}
+    if current and current["code"] == found["code"] and \
+            current["request_number"] == found["request_number"]:
+        data, done = {**draft.data, "apartment": found}, draft.done  # the same answer again
+    else:
+        data = {**data, "apartment": found}
+    _save(draft, data, done)
+    return _page(draft, 2, form, found=found, entered=entered)
+
+
+def _lookup_error(outcome: str) -> str:
+    if outcome == "incomplete":
+        return gettext("کدنوسازی و شماره درخواست یا گواهی را وارد کنید.")
+    if outcome == "not_yours":
+        return gettext("این آپارتمان به نام شما ثبت نشده است و وکالتی از مالک آن برای شما "
+                       "ثبت نشده است.")
+    if outcome == "open":
+        return gettext("برای این کدنوسازی یک درخواست انتقال در جریان است؛ تا پایان آن "
+                       "درخواست دیگری ثبت نمی‌شود.")
+    # Seed 003, «انتخاب ملک»: the red message of a wrong code or number.
+    return gettext("ابتدا مجدد اطلاعات ورودی را بررسی کنید درصورت برطرف نشدن مشکل با سامانه "
+                   "%(phone)s تماس بگیرید.", phone=_settings().municipal.support_phone)
+
+
+STEP_VIEWS = {1: commitments, 2: apartment}
+# The fields «گام قبلی» keeps as typed, per step.
+TYPED_FIELDS = {2: ("renovation_code", "request_number")}
