@@ -54,8 +54,20 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
                  session_model=LoginSession, seen_model=SeenLogoutToken,
                  after_login=_after_login)
     app.register_blueprint(bp)
-    transfer.init_app(app)
+    upload_dir = settings.path(settings.municipal.upload_dir) if settings.municipal.upload_dir \
+        else Path(app.instance_path) / "uploads"
+    # A whole «تأیید و ارسال» of the most files allowed, and the form around them.
+    app.config["MAX_CONTENT_LENGTH"] = \
+        settings.uploads.max_bytes * settings.uploads.max_files + 256 * 1024
+    transfer.init_app(app, upload_dir)
+    app.register_error_handler(413, _too_large)
     return app
+
+
+def _too_large(_error):
+    return render_template("common/error.html", title=gettext("حجم بیش از حد مجاز"),
+                           message=gettext("حجم فایل‌های فرستاده‌شده بیش از حد مجاز است. "
+                                           "لطفا فایل‌های کوچک‌تری انتخاب کنید.")), 413
 
 
 def _after_login(row) -> str | None:

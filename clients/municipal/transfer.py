@@ -5,8 +5,21 @@ ones before it are done, whatever is posted.
 """
 
 import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+import jdatetime
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from limits import parse
@@ -15,10 +28,12 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
 
 from clients.common.app import current_rp
-from clients.municipal import wizard
+from clients.common.i18n import TEHRAN
+from clients.common.sessions import utcnow
+from clients.municipal import uploads, wizard
 from clients.municipal.auth import applicant_code, current_citizen, login_required
 from clients.municipal.models import Draft, ServiceRequest
-from clients.municipal.registry import normalise
+from clients.municipal.registry import normalise, parse_jalali
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")
 
@@ -27,6 +42,10 @@ bp = Blueprint("transfer", __name__, url_prefix="/transfer")
 SEARCHES_PER_CITIZEN = parse("10/10 minutes")
 SEARCHES_PER_ADDRESS = parse("30/10 minutes")
 KIND = "transfer"
+# Issue 10: drafts and their files are removed after a day.
+DRAFT_LIFETIME = timedelta(days=1)
+# Seed 003 §8: at least three document images.
+MIN_DOCUMENTS = 3
 
 
 class SearchLimiter:
@@ -40,9 +59,14 @@ class SearchLimiter:
                 and self.limiter.hit(SEARCHES_PER_ADDRESS, "search-address", address))
 
 
-def init_app(app) -> None:
+def init_app(app, upload_dir: Path) -> None:
     app.extensions["municipal_search_limiter"] = SearchLimiter()
+    app.extensions["municipal_upload_dir"] = upload_dir
     app.register_blueprint(bp)
+
+
+def _upload_dir() -> Path:
+    return current_app.extensions["municipal_upload_dir"]
 
 
 def _settings():
@@ -81,12 +105,24 @@ def new():
     if applicant_code() is None:
         return _no_national_code()
     citizen = current_citizen()
+    db = current_rp().db.session
+    _purge_stale_drafts()
     draft = Draft(id=secrets.token_urlsafe(16), citizen_id=citizen.id, kind=KIND, done=0,
                   data={})
-    db = current_rp().db.session
     db.add(draft)
     db.commit()
     return redirect(url_for("transfer.step", draft_id=draft.id, number=1), 303)
+
+
+def _purge_stale_drafts() -> None:
+    """Drafts left for a day go, with their files (issue 10)."""
+    db = current_rp().db.session
+    stale = db.scalars(select(Draft).where(Draft.updated_at < utcnow() - DRAFT_LIFETIME)).all()
+    for draft in stale:
+        for document in draft.data.get("documents", []):
+            uploads.remove(_upload_dir(), document["stored"])
+        db.delete(draft)
+    db.commit()
 
 
 def _draft(draft_id: str) -> Draft:
@@ -122,6 +158,11 @@ def step(draft_id: str, number: int):
 
 def _keep_typed(draft: Draft, number: int) -> None:
     """«گام قبلی» keeps what was typed on this step, checked or not, for the way back."""
+    if number == 3:
+        letter = {key: request.form.get(key, "").strip() for key in LETTER_FIELDS}
+        draft.data = {**draft.data, "letter": letter}
+        current_rp().db.session.commit()
+        return
     typed = {key: request.form.get(key, "") for key in TYPED_FIELDS.get(number, ())}
     if typed:
         draft.data = {**draft.data, "typed": {**draft.data.get("typed", {}), str(number): typed}}
@@ -204,6 +245,108 @@ def apartment(draft: Draft, form: FlaskForm):
     return _page(draft, 2, form, found=found, entered=entered)
 
 
+def documents(draft: Draft, form: FlaskForm):
+    """Step 3 «بارگذاری مدارک»: the applicant's role (checked against the registry), the
+    notary's letter, and at least three document images stored by «تأیید و ارسال»."""
+    letter = {key: request.form.get(key, "").strip() for key in LETTER_FIELDS} \
+        if request.method == "POST" else draft.data.get("letter", {})
+    if request.method == "GET":
+        return _documents_page(draft, form, letter)
+    action = request.form.get("action")
+    data = {**draft.data, "letter": letter}
+    if request.form.get("delete"):
+        kept = [d for d in data.get("documents", []) if d["id"] != request.form["delete"]]
+        for document in data.get("documents", []):
+            if document not in kept:
+                uploads.remove(_upload_dir(), document["stored"])
+        data, done = wizard.after_change({**data, "documents": kept}, draft.done, 3)
+        _save(draft, data, done)
+        return _documents_page(draft, form, letter)
+    if action == "upload":
+        errors = _store_files(draft, data)
+        data, done = wizard.after_change(draft.data, draft.done, 3)
+        _save(draft, data, done)
+        return _documents_page(draft, form, letter, 400 if errors else 200, errors=errors)
+    errors = _letter_errors(draft, letter)
+    if len(data.get("documents", [])) < MIN_DOCUMENTS:
+        errors.append(gettext("دست‌کم %(count)s تصویر مدرک را بارگذاری کنید.",
+                              count=MIN_DOCUMENTS))
+    if errors:
+        _save(draft, data, draft.done)
+        return _documents_page(draft, form, letter, 400, errors=errors)
+    _save(draft, data, max(draft.done, 3))
+    return _next(draft, 3)
+
+
+def _store_files(draft: Draft, data: dict) -> list[str]:
+    """Keep each chosen file that passes (``data`` and the draft gain it); the messages of
+    the refused ones, each naming its file."""
+    settings = _settings().uploads
+    errors = []
+    kept = list(data.get("documents", []))
+    chosen = [f for f in request.files.getlist("files") if f.filename or f.content_length]
+    if not chosen:
+        return [gettext("ابتدا با «انتخاب فایل» تصویری انتخاب کنید.")]
+    for file in chosen:
+        if len(kept) >= settings.max_files:
+            errors.append(gettext("فایل «%(name)s» پذیرفته نشد: بیش از %(count)s مدرک "
+                                  "نمی‌توان بارگذاری کرد.", name=uploads.display_name(
+                                      file.filename), count=settings.max_files))
+            continue
+        try:
+            stored = uploads.accept(file.stream, file.filename, settings.max_bytes,
+                                    _upload_dir())
+        except uploads.Refused as refused:
+            errors.append(str(refused))
+            continue
+        kept.append({"id": secrets.token_urlsafe(8), "stored": stored.stored,
+                     "name": stored.name, "type": stored.content_type, "size": stored.size})
+    draft.data = {**data, "documents": kept}
+    return errors
+
+
+def _letter_errors(draft: Draft, letter: dict) -> list[str]:
+    errors = []
+    role = draft.data["apartment"]["role"]
+    if letter.get("role") not in {"owner", "attorney"}:
+        errors.append(gettext("مشخص کنید مالک هستید یا وکیل."))
+    elif letter["role"] != role:
+        errors.append(gettext("سمت انتخاب‌شده با سوابق ثبت این آپارتمان همخوانی ندارد."))
+    if not letter.get("letter_number"):
+        errors.append(gettext("شماره نامه را وارد کنید."))
+    day = parse_jalali(letter.get("letter_date", ""))
+    if day is None:
+        errors.append(gettext("تاریخ نامه را به شکل ۱۴۰۴/۰۲/۱۵ وارد کنید."))
+    elif day > jdatetime.date.fromgregorian(date=datetime.now(TEHRAN).date()):
+        errors.append(gettext("تاریخ نامه نمی‌تواند پس از امروز باشد."))
+    if not letter.get("body"):
+        errors.append(gettext("نام نهاد استعلام کننده را وارد کنید."))
+    return errors
+
+
+def _documents_page(draft: Draft, form: FlaskForm, letter: dict, status: int = 200,
+                    errors: list[str] | None = None):
+    documents = draft.data.get("documents", [])
+    return _page(draft, 3, form, status, letter=letter, documents=documents,
+                 errors=errors or [], enough=len(documents) >= MIN_DOCUMENTS,
+                 minimum=MIN_DOCUMENTS, max_files=_settings().uploads.max_files)
+
+
+@bp.get("/draft/<draft_id>/documents/<document_id>")
+@login_required
+def document(draft_id: str, document_id: str):
+    """A stored image, to its applicant only (another citizen: 404), never sniffed."""
+    draft = _draft(draft_id)
+    found = next((d for d in draft.data.get("documents", []) if d["id"] == document_id), None)
+    path = uploads.path_of(_upload_dir(), found["stored"]) if found else None
+    if path is None or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=found["type"], max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
 def _lookup_error(outcome: str) -> str:
     if outcome == "incomplete":
         return gettext("کدنوسازی و شماره درخواست یا گواهی را وارد کنید.")
@@ -218,6 +361,7 @@ def _lookup_error(outcome: str) -> str:
                    "%(phone)s تماس بگیرید.", phone=_settings().municipal.support_phone)
 
 
-STEP_VIEWS = {1: commitments, 2: apartment}
+STEP_VIEWS = {1: commitments, 2: apartment, 3: documents}
+LETTER_FIELDS = ("role", "letter_number", "letter_date", "body")
 # The fields «گام قبلی» keeps as typed, per step.
 TYPED_FIELDS = {2: ("renovation_code", "request_number")}

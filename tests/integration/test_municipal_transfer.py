@@ -14,7 +14,10 @@ STEP_URL = re.compile(r"/transfer/draft/([A-Za-z0-9_-]+)/(\d)$")
 
 
 @pytest.fixture(params=["embedded", "services"])
-def sites(request, tmp_path):
+def sites(request, tmp_path, monkeypatch):
+    # The app's settings from the environment (MUNICIPAL_<SECTION>_<KEY>), as an operator's.
+    monkeypatch.setenv("MUNICIPAL_MUNICIPAL_UPLOAD_DIR", str(tmp_path / "uploads"))
+    monkeypatch.setenv("MUNICIPAL_UPLOADS_MAX_BYTES", "200000")
     database_url = (request.getfixturevalue("services_database")
                     if request.param == "services" else None)
     with running_services(tmp_path, database_url=database_url,
@@ -191,3 +194,148 @@ def test_searches_are_limited_and_drafts_are_private(sites):
     # Logged out, the list sends the visitor to log in.
     anonymous = requests.get(sites["municipal"] + "/transfer", allow_redirects=False, timeout=10)
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def image(kind: str = "PNG", size=(40, 30), **save) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, kind, **save)
+    return buffer.getvalue()
+
+
+def at_documents(http, sites) -> str:
+    second = accept(http, new_draft(http, sites))
+    assert post(http, second, action="search", **VALID).status_code == 200
+    assert post(http, second, action="next").status_code == 303
+    return step_url(second, 3)
+
+
+LETTER = {"role": "owner", "letter_number": "۱۲۳۴/ص", "letter_date": "۱۴۰۴/۰۲/۱۵",
+          "body": "دفترخانه اسناد رسمی ۱۲ تهران"}
+
+
+def upload(http, url: str, files: list[tuple[str, bytes, str]], **fields) -> requests.Response:
+    page = http.get(url, timeout=10)
+    return http.post(url, timeout=10, allow_redirects=False,
+                     data={"csrf_token": csrf_of(page), "action": "upload", **fields},
+                     files=[("files", item) for item in files])
+
+
+def test_the_documents_step_keeps_only_real_images(sites, tmp_path):
+    from PIL import Image
+
+    http = citizen(sites)
+    third = at_documents(http, sites)
+    page = http.get(third, timeout=10)
+    for label in ("مالک", "وکیل", "شماره نامه", "تاریخ نامه", "نام نهاد استعلام کننده",
+                  "انتخاب فایل", "تأیید و ارسال", 'id="add-file"'):
+        assert label in page.text, label
+    assert re.search(r'id="next-step"\s*disabled', page.text)
+
+    # Two images, then a post to the next step: refused, and the step after stays closed.
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    buffer = __import__("io").BytesIO()
+    Image.new("RGB", (50, 40), (10, 20, 30)).save(buffer, "JPEG", exif=exif.tobytes())
+    two = upload(http, third, [("../../etc/passwd.jpg", buffer.getvalue(), "image/jpeg"),
+                               ("C:\\Users\\ali\\scan.png", image(), "text/plain")], **LETTER)
+    assert two.status_code == 200
+    assert "passwd.jpg" in two.text and "scan.png" in two.text and "../" not in two.text
+    early = post(http, third, action="next", **LETTER)
+    assert early.status_code == 400 and "دست‌کم ۳ تصویر" in early.text.replace("3", "۳")
+    assert http.get(step_url(third, 4), allow_redirects=False,
+                    timeout=10).headers["Location"].endswith("/3")
+
+    # The bad ones, each refused by name; the stored files are random names, mode 0600.
+    flood = __import__("io").BytesIO()
+    Image.new("1", (20000, 20000)).save(flood, "PNG")  # past Pillow's own bomb limit
+    wide = __import__("io").BytesIO()
+    Image.new("1", (8000, 6000)).save(wide, "PNG")  # under Pillow's, over the app's
+    bad = upload(http, third, [
+        ("script.jpg", b"#!/bin/sh\nrm -rf /\n", "image/jpeg"),
+        ("empty.png", b"", "image/png"),
+        ("big.png", image(size=(400, 400), compress_level=0), "image/png"),
+        ("flood.png", flood.getvalue(), "image/png"),
+        ("wide.png", wide.getvalue(), "image/png"),
+        ("page.gif", b"GIF89a" + b"\x00" * 20, "image/gif"),
+    ])
+    assert bad.status_code == 400
+    for message in ("«script.jpg» تصویر JPEG یا PNG نیست", "«empty.png» خالی است",
+                    "حجم فایل «big.png» بیش از", "ابعاد تصویر «flood.png» بیش از حد مجاز",
+                    "ابعاد تصویر «wide.png» بیش از حد مجاز",
+                    "«page.gif» تصویر JPEG یا PNG نیست"):
+        assert message in bad.text, message
+    uploads_dir = sites.apps["municipal"].extensions["municipal_upload_dir"]
+    kept = sorted(uploads_dir.iterdir())
+    assert len(kept) == 2
+    assert all(oct(path.stat().st_mode & 0o777) == "0o600" for path in kept)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}\.(jpg|png)", path.name) for path in kept)
+
+    # Served to the applicant only, as the image it is, without its metadata.
+    links = re.findall(r'href="(/transfer/draft/[^"]+/documents/[^"]+)"', bad.text)
+    assert len(links) == 2
+    served = http.get(sites["municipal"] + links[0], timeout=10)
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert b"SecretCam" not in served.content and b"SecretCam" in buffer.getvalue()
+    other = citizen(sites, MARYAM)
+    assert other.get(sites["municipal"] + links[0], timeout=10).status_code == 404
+
+    # A third image opens «گام بعدی»; a wrong role or a future date is still refused.
+    three = upload(http, third, [("deed.png", image(), "image/png")], **LETTER)
+    assert three.status_code == 200 and not re.search(r'id="next-step"\s*disabled', three.text)
+    wrong_role = post(http, third, action="next", **{**LETTER, "role": "attorney"})
+    assert wrong_role.status_code == 400 and "همخوانی ندارد" in wrong_role.text
+    future = post(http, third, action="next", **{**LETTER, "letter_date": "1499/01/01"})
+    assert future.status_code == 400 and "نمی‌تواند پس از امروز باشد" in future.text
+    bad_date = post(http, third, action="next", **{**LETTER, "letter_date": "1404/13/01"})
+    assert bad_date.status_code == 400 and "تاریخ نامه را به شکل" in bad_date.text
+
+    # «حذف» takes one away (file too) and closes «گام بعدی» again.
+    page = http.get(third, timeout=10)
+    first_id = re.search(r'name="delete" value="([^"]+)"', page.text).group(1)
+    removed = http.post(third, timeout=10, data={"csrf_token": csrf_of(page),
+                                                 "delete": first_id, **LETTER})
+    assert removed.status_code == 200 and len(list(uploads_dir.iterdir())) == 2
+    assert re.search(r'id="next-step"\s*disabled', removed.text)
+    upload(http, third, [("again.png", image(), "image/png")], **LETTER)
+
+    # «گام قبلی» keeps the letter; then the step is taken.
+    back = post(http, third, action="back", **{**LETTER, "letter_number": "kept-77"})
+    assert back.status_code == 303
+    assert 'value="kept-77"' in http.get(third, timeout=10).text
+    done = post(http, third, action="next", **LETTER)
+    assert done.status_code == 303 and done.headers["Location"].endswith("/4")
+
+
+def test_an_over_large_body_is_a_persian_413_page(sites):
+    http = citizen(sites)
+    third = at_documents(http, sites)
+    settings = sites.apps["municipal"].extensions["municipal"].uploads
+    huge = b"\xff" * (settings.max_bytes * settings.max_files + 512 * 1024)
+    answer = upload(http, third, [("huge.jpg", huge, "image/jpeg")])
+    assert answer.status_code == 413
+    assert "حجم فایل‌های فرستاده‌شده بیش از حد مجاز است" in answer.text
+
+
+def test_drafts_and_their_files_go_after_a_day(sites):
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    http = citizen(sites)
+    third = at_documents(http, sites)
+    upload(http, third, [("deed.png", image(), "image/png")])
+    uploads_dir = sites.apps["municipal"].extensions["municipal_upload_dir"]
+    assert len(list(uploads_dir.iterdir())) == 1
+    engine = sites.apps["municipal"].extensions["rp"].db.engine
+    from clients.common.sessions import utcnow
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE drafts SET updated_at = :old"),
+                     {"old": utcnow() - timedelta(days=1, minutes=1)})
+    new_draft(http, sites)  # starting another sweeps the stale ones
+    assert list(uploads_dir.iterdir()) == []
+    assert http.get(third, timeout=10).status_code == 404

@@ -6,3 +6,17 @@ document.querySelectorAll("button[data-needs]").forEach((button) => {
   box.addEventListener("change", sync);
   sync();
 });
+
+// «+»: another «انتخاب فایل» (without JavaScript, one input takes several files).
+const add = document.getElementById("add-file");
+if (add) {
+  add.hidden = false;
+  add.addEventListener("click", () => {
+    const input = document.createElement("input");
+    input.type = "file";
+    input.name = "files";
+    input.accept = "image/jpeg,image/png";
+    input.setAttribute("aria-label", document.querySelector("label[for=files]").textContent);
+    document.getElementById("file-inputs").appendChild(input);
+  });
+}
