@@ -59,7 +59,9 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     # A whole «تأیید و ارسال» of the most files allowed, and the form around them.
     app.config["MAX_CONTENT_LENGTH"] = \
         settings.uploads.max_bytes * settings.uploads.max_files + 256 * 1024
-    transfer.init_app(app, upload_dir)
+    outbox = settings.path(settings.municipal.sms_outbox_path) \
+        if settings.municipal.sms_outbox_path else Path(app.instance_path) / "sms_outbox.jsonl"
+    transfer.init_app(app, upload_dir, outbox)
     app.register_error_handler(413, _too_large)
     return app
 

@@ -75,6 +75,8 @@ class ServiceRequest(Base):
     kind: Mapped[str] = mapped_column(String(16))
     renovation_code: Mapped[str] = mapped_column(String(40), index=True)  # normalised
     state: Mapped[str] = mapped_column(String(24))
+    # The visit's seat, ``YYYY-MM-DDTHH:MM`` Tehran time, while the request holds one.
+    visit_slot: Mapped[str | None] = mapped_column(String(16), index=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -4,6 +4,7 @@ takes its form. The step guard is on the server: a step is neither shown nor tak
 ones before it are done, whatever is posted.
 """
 
+import re
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,16 +22,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from clients.common.app import current_rp
+from clients.common.app import current_login, current_rp
 from clients.common.i18n import TEHRAN
 from clients.common.sessions import utcnow
-from clients.municipal import uploads, wizard
+from clients.municipal import phone_codes, sms, uploads, visits, wizard
 from clients.municipal.auth import applicant_code, current_citizen, login_required
 from clients.municipal.models import Draft, ServiceRequest
 from clients.municipal.registry import normalise, parse_jalali
@@ -59,8 +61,10 @@ class SearchLimiter:
                 and self.limiter.hit(SEARCHES_PER_ADDRESS, "search-address", address))
 
 
-def init_app(app, upload_dir: Path) -> None:
+def init_app(app, upload_dir: Path, outbox: Path) -> None:
     app.extensions["municipal_search_limiter"] = SearchLimiter()
+    app.extensions["municipal_code_limits"] = phone_codes.SendLimits()
+    app.extensions["municipal_sms"] = sms.OutboxSms(outbox)
     app.extensions["municipal_upload_dir"] = upload_dir
     app.register_blueprint(bp)
 
@@ -162,6 +166,11 @@ def _keep_typed(draft: Draft, number: int) -> None:
         letter = {key: request.form.get(key, "").strip() for key in LETTER_FIELDS}
         draft.data = {**draft.data, "letter": letter}
         current_rp().db.session.commit()
+        return
+    if number == 4:
+        record = {**draft.data.get("visit", {}), "slot": request.form.get("slot", ""),
+                  "mobile": request.form.get("mobile", "").strip()}
+        _save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
         return
     typed = {key: request.form.get(key, "") for key in TYPED_FIELDS.get(number, ())}
     if typed:
@@ -347,6 +356,145 @@ def document(draft_id: str, document_id: str):
     return response
 
 
+def _taken() -> dict[str, int]:
+    """Seats booked per slot (requests awaiting their visit)."""
+    rows = current_rp().db.session.execute(
+        select(ServiceRequest.visit_slot, func.count()).where(
+            ServiceRequest.state == "awaiting_visit", ServiceRequest.visit_slot.is_not(None))
+        .group_by(ServiceRequest.visit_slot)).all()
+    return {slot: count for slot, count in rows}
+
+
+SLOT_ERRORS = {
+    "unlisted": _l("این ساعت بازدید در فهرست ساعت‌های بازدید نیست."),
+    "past": _l("زمان این بازدید گذشته است؛ روز و ساعت دیگری انتخاب کنید."),
+    "closed": _l("در این روز بازدید انجام نمی‌شود؛ روز دیگری انتخاب کنید."),
+    "full": _l("ظرفیت این ساعت تکمیل است؛ ساعت دیگری انتخاب کنید."),
+}
+
+
+def visit(draft: Draft, form: FlaskForm):
+    """Step 4 «انتخاب کارشناس بازدید»: a day and an hour with a seat left, and the owner's
+    mobile proved by a texted code («دریافت کد تایید», «بررسی کد»)."""
+    settings = _settings()
+    now = visits.now_tehran()
+    record = dict(draft.data.get("visit", {}))
+    if request.method == "GET" and "mobile" not in record:
+        record["mobile"] = sms.local_mobile(current_login().claims.get("phone_number")) or ""
+    notice = None
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        record["slot"] = request.form.get("slot", record.get("slot", ""))
+        record["mobile"] = request.form.get("mobile", "").strip()
+        action = request.form.get("action")
+        if action == "send_code":
+            notice, errors = _send_code(draft, record)
+        elif action == "check_code":
+            notice, errors = _check_code(draft, record)
+        elif action == "next":
+            errors = _visit_errors(draft, record, now)
+            if not errors:
+                _save(draft, {**draft.data, "visit": record}, max(draft.done, 4))
+                return _next(draft, 4)
+        status = 400 if errors else 200
+        # Anything changed here is to be taken again with «گام بعدی».
+        _save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
+    shown = _shown_day(record, now)
+    month = request.values.get("month", "")
+    year, number = shown.year, shown.month
+    if re.fullmatch(r"1[34][0-9]{2}-(0[1-9]|1[0-2])", month):
+        year, number = int(month[:4]), int(month[5:])
+    taken = _taken()
+    chosen_day = shown.togregorian()
+    return _page(draft, 4, form, status, record=record, notice=notice, errors=errors,
+                 weeks=visits.month_weeks(year, number, now, settings.visits,
+                                          settings.holiday_dates()),
+                 year=year, month=number, chosen_day=chosen_day,
+                 hours=visits.hours_of(chosen_day, now, settings.visits, taken)
+                 if visits.bookable_day(chosen_day, now, settings.visits,
+                                        settings.holiday_dates()) else [],
+                 previous_month=_month_shift(year, number, -1),
+                 next_month=_month_shift(year, number, 1),
+                 verified=bool(record.get("verified"))
+                 and record.get("verified") == sms.local_mobile(record.get("mobile")))
+
+
+def _shown_day(record: dict, now) -> jdatetime.date:
+    """The day whose hours are shown: the one asked for, else the chosen slot's, else today."""
+    for text in (request.values.get("day", ""), record.get("slot", "")[:10]):
+        try:
+            return jdatetime.date.fromgregorian(date=datetime.strptime(text, "%Y-%m-%d").date())
+        except ValueError:
+            continue
+    return jdatetime.date.fromgregorian(date=now.date())
+
+
+def _month_shift(year: int, month: int, step: int) -> str:
+    index = year * 12 + month - 1 + step
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def _send_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
+    mobile = sms.local_mobile(record.get("mobile"))
+    if mobile is None:
+        return None, [gettext("شماره تلفن همراه معتبر نیست. مثال: ۰۹۱۲۱۲۳۴۵۶۷")]
+    left = phone_codes.cooldown_left(record.get("code"))
+    if left:
+        return None, [gettext("برای دریافت کد جدید لطفا %(seconds)s ثانیه صبر کنید.",
+                              seconds=left)]
+    limits = current_app.extensions["municipal_code_limits"]
+    if not limits.allow(mobile, draft.citizen_id):
+        return None, [gettext("تعداد پیامک‌های درخواستی از حد مجاز گذشته است. لطفا بعدا "
+                              "دوباره تلاش کنید.")]
+    issued = phone_codes.issue(current_app.secret_key, draft.id, mobile,
+                               _settings().visits.code_lifetime_seconds)
+    text = gettext("شهرداری تهران - کد تایید شماره تماس برای بازدید کارشناس: %(code)s",
+                   code=issued.code)
+    try:
+        current_app.extensions["municipal_sms"].send(mobile, text, code=issued.code,
+                                                     purpose="visit_phone")
+    except sms.SmsUnavailable:
+        return None, [gettext("ارسال پیامک ممکن نشد. لطفا چند دقیقه دیگر دوباره تلاش کنید.")]
+    limits.spend(mobile, draft.citizen_id)
+    record.update(mobile=mobile, code=issued.record, verified=None)
+    return gettext("کد تایید به شماره %(mobile)s پیامک شد.", mobile=mobile), []
+
+
+def _check_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
+    mobile = sms.local_mobile(record.get("mobile")) or ""
+    typed = request.form.get("code", "").strip().translate(sms.DIGITS)
+    outcome, kept = phone_codes.check(current_app.secret_key, draft.id, record.get("code"),
+                                      mobile, typed)
+    record["code"] = kept
+    if outcome == "ok":
+        record["verified"] = mobile
+        return gettext("شماره تماس تایید شد."), []
+    record["verified"] = None
+    return None, [{
+        "none": gettext("ابتدا «دریافت کد تایید» را بزنید."),
+        "expired": gettext("مهلت این کد به پایان رسیده است. کد جدید دریافت کنید."),
+        "spent": gettext("تعداد تلاش‌های نادرست از حد مجاز گذشت. کد جدید دریافت کنید."),
+        "wrong": gettext("کد تاییدیه درست نیست."),
+    }[outcome]]
+
+
+def _visit_errors(draft: Draft, record: dict, now) -> list[str]:
+    errors = []
+    settings = _settings()
+    if not record.get("slot"):
+        errors.append(gettext("روز و ساعت بازدید را انتخاب کنید."))
+    else:
+        problem = visits.slot_problem(record["slot"], now, settings.visits,
+                                      settings.holiday_dates(), _taken())
+        if problem:
+            errors.append(str(SLOT_ERRORS[problem]))
+    mobile = sms.local_mobile(record.get("mobile"))
+    if mobile is None or record.get("verified") != mobile:
+        errors.append(gettext("شماره تماس را با کد تایید پیامک‌شده تایید کنید."))
+    return errors
+
+
 def _lookup_error(outcome: str) -> str:
     if outcome == "incomplete":
         return gettext("کدنوسازی و شماره درخواست یا گواهی را وارد کنید.")
@@ -361,7 +509,7 @@ def _lookup_error(outcome: str) -> str:
                    "%(phone)s تماس بگیرید.", phone=_settings().municipal.support_phone)
 
 
-STEP_VIEWS = {1: commitments, 2: apartment, 3: documents}
+STEP_VIEWS = {1: commitments, 2: apartment, 3: documents, 4: visit}
 LETTER_FIELDS = ("role", "letter_number", "letter_date", "body")
 # The fields «گام قبلی» keeps as typed, per step.
 TYPED_FIELDS = {2: ("renovation_code", "request_number")}

@@ -18,6 +18,8 @@ def sites(request, tmp_path, monkeypatch):
     # The app's settings from the environment (MUNICIPAL_<SECTION>_<KEY>), as an operator's.
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_UPLOAD_DIR", str(tmp_path / "uploads"))
     monkeypatch.setenv("MUNICIPAL_UPLOADS_MAX_BYTES", "200000")
+    monkeypatch.setenv("MUNICIPAL_MUNICIPAL_SMS_OUTBOX_PATH", str(tmp_path / "m-outbox.jsonl"))
+    monkeypatch.setenv("MUNICIPAL_VISITS_CAPACITY", "1")
     database_url = (request.getfixturevalue("services_database")
                     if request.param == "services" else None)
     with running_services(tmp_path, database_url=database_url,
@@ -339,3 +341,152 @@ def test_drafts_and_their_files_go_after_a_day(sites):
     new_draft(http, sites)  # starting another sweeps the stale ones
     assert list(uploads_dir.iterdir()) == []
     assert http.get(third, timeout=10).status_code == 404
+
+
+def at_visit(http, sites) -> str:
+    third = at_documents(http, sites)
+    upload(http, third, [(f"doc{n}.png", image(), "image/png") for n in range(3)], **LETTER)
+    assert post(http, third, action="next", **LETTER).status_code == 303
+    return step_url(third, 4)
+
+
+def future_slot(hour: str = "10:00", weekday: int | None = None) -> str:
+    """An open day's slot a few days ahead (Tehran time); ``weekday`` picks a given one."""
+    from datetime import timedelta
+
+    from clients.municipal.visits import now_tehran
+
+    day = now_tehran().date() + timedelta(days=2)
+    while (day.weekday() == 4) if weekday is None else (day.weekday() != weekday):
+        day += timedelta(days=1)
+    return f"{day.isoformat()}T{hour}"
+
+
+def codes_in(sites, tmp_path) -> list[dict]:
+    import json
+
+    path = tmp_path / "m-outbox.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def edit_draft(sites, change) -> None:
+    from sqlalchemy.orm import Session
+
+    from clients.municipal.models import Draft
+
+    engine = sites.apps["municipal"].extensions["rp"].db.engine
+    with Session(engine) as db:
+        for draft in db.query(Draft):
+            draft.data = change(dict(draft.data))
+        db.commit()
+
+
+def test_the_visit_step_calendar_slots_and_phone_code(sites, tmp_path):
+    from datetime import timedelta
+
+    from sqlalchemy.orm import Session
+
+    from clients.municipal.models import Citizen, ServiceRequest
+    from clients.municipal.visits import now_tehran
+
+    http = citizen(sites)
+    fourth = at_visit(http, sites)
+    page = http.get(fourth, timeout=10)
+    assert page.status_code == 200
+    for label in ("انتخاب کارشناس بازدید", "شماره تماس مالک جهت هماهنگی کارشناس",
+                  "دریافت کد تایید", "کد تاییدیه", "بررسی کد", 'name="day"'):
+        assert label in page.text, label
+    assert 'value="09120000001"' in page.text  # from the phone_number claim
+    assert any(name in page.text for name in ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد",
+                                              "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن",
+                                              "اسفند"))
+    assert re.search(r'id="next-step"\s*disabled', page.text)
+    slot = future_slot()
+    day_page = http.post(fourth, timeout=10, data={"csrf_token": csrf_of(page),
+                                                   "day": slot[:10]})
+    assert f'value="{slot}"' in day_page.text and "ظرفیت باقی‌مانده" in day_page.text
+
+    # The phone code: texted to the outbox, kept hashed, cool-down, five tries.
+    sent = post(http, fourth, action="send_code", mobile="۰۹۱۲ ۰۰۰ ۰۰۰۱", slot=slot)
+    assert sent.status_code == 200 and "پیامک شد" in sent.text
+    messages = codes_in(sites, tmp_path)
+    assert len(messages) == 1 and messages[0]["to"] == "09120000001"
+    assert set(messages[0]) == {"to", "text", "code", "purpose", "at"}
+    code = messages[0]["code"]
+    engine = sites.apps["municipal"].extensions["rp"].db.engine
+    with engine.connect() as conn:
+        stored = str(conn.exec_driver_sql("SELECT data FROM drafts").all())
+    assert code not in stored
+    again = post(http, fourth, action="send_code", mobile="09120000001", slot=slot)
+    assert again.status_code == 400 and "ثانیه صبر کنید" in again.text
+    assert len(codes_in(sites, tmp_path)) == 1
+    bad_number = post(http, fourth, action="send_code", mobile="0912", slot=slot)
+    assert bad_number.status_code == 400 and "معتبر نیست" in bad_number.text
+
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(4):
+        answer = post(http, fourth, action="check_code", mobile="09120000001", code=wrong,
+                      slot=slot)
+        assert answer.status_code == 400 and "کد تاییدیه درست نیست" in answer.text
+    fifth = post(http, fourth, action="check_code", mobile="09120000001", code=wrong, slot=slot)
+    assert "از حد مجاز گذشت" in fifth.text
+    sixth = post(http, fourth, action="check_code", mobile="09120000001", code=code, slot=slot)
+    assert sixth.status_code == 400 and "از حد مجاز گذشت" in sixth.text
+    assert "phone-verified" not in sixth.text
+
+    # After the cool-down, a new code; left past its lifetime, it is refused.
+    def cooled(data, expire=False):
+        visit = dict(data["visit"])
+        record = dict(visit["code"])
+        record["sent_at"] -= 3600
+        if expire:
+            record["expires_at"] -= 3600
+        visit["code"] = record
+        return {**data, "visit": visit}
+
+    edit_draft(sites, cooled)
+    post(http, fourth, action="send_code", mobile="09120000001", slot=slot)
+    code = codes_in(sites, tmp_path)[-1]["code"]
+    edit_draft(sites, lambda data: cooled(data, expire=True))
+    expired = post(http, fourth, action="check_code", mobile="09120000001", code=code,
+                   slot=slot)
+    assert expired.status_code == 400 and "مهلت این کد به پایان رسیده است" in expired.text
+    edit_draft(sites, cooled)
+    post(http, fourth, action="send_code", mobile="09120000001", slot=slot)
+    code = codes_in(sites, tmp_path)[-1]["code"]
+    good = post(http, fourth, action="check_code", mobile="09120000001",
+                code="".join("۰۱۲۳۴۵۶۷۸۹"[int(d)] for d in code), slot=slot)
+    assert good.status_code == 200 and 'id="phone-verified"' in good.text
+    assert not re.search(r'id="next-step"\s*disabled', good.text)
+
+    # Slots posted directly: past, unlisted, a Friday, full, none.
+    yesterday = (now_tehran().date() - timedelta(days=1)).isoformat()
+    for bad, message in ((f"{yesterday}T10:00", "گذشته است"),
+                         (slot[:11] + "10:30", "در فهرست ساعت‌های بازدید نیست"),
+                         ("not-a-slot", "در فهرست ساعت‌های بازدید نیست"),
+                         (future_slot(weekday=4), "در این روز بازدید انجام نمی‌شود"),
+                         ("", "روز و ساعت بازدید را انتخاب کنید")):
+        refused = post(http, fourth, action="next", mobile="09120000001", slot=bad)
+        assert refused.status_code == 400 and message in refused.text, bad
+    with Session(engine) as db:
+        someone = db.query(Citizen).first()
+        db.add(ServiceRequest(tracking_number="1234567890", citizen_id=someone.id,
+                              kind="transfer", renovation_code="X", state="awaiting_visit",
+                              visit_slot=slot, data={}))
+        db.commit()
+    full = post(http, fourth, action="next", mobile="09120000001", slot=slot)
+    assert full.status_code == 400 and "ظرفیت این ساعت تکمیل است" in full.text
+    assert "تکمیل ظرفیت" in http.post(fourth, timeout=10, data={
+        "csrf_token": csrf_of(full), "day": slot[:10]}).text
+
+    # A changed number must be proved again.
+    other_slot = slot[:11] + "11:00"
+    changed = post(http, fourth, action="next", mobile="09350000002", slot=other_slot)
+    assert changed.status_code == 400 and "با کد تایید پیامک‌شده تایید کنید" in changed.text
+    done = post(http, fourth, action="next", mobile="09120000001", slot=other_slot)
+    assert done.status_code == 303 and done.headers["Location"].endswith("/5")
+    assert f'value="{other_slot}"' in http.get(fourth, timeout=10).text  # kept going back
+    back = post(http, fourth, action="back", mobile="09120000009", slot=slot[:11] + "12:00")
+    assert back.status_code == 303 and back.headers["Location"].endswith("/3")
+    kept = http.get(fourth, timeout=10).text
+    assert 'value="09120000009"' in kept

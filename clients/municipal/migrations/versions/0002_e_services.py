@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-30 03:41:47.463660
+Create Date: 2026-11-30 03:41:47
 
 """
 
@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("renovation_code", sa.String(length=40), nullable=False),
         sa.Column("state", sa.String(length=24), nullable=False),
+        sa.Column("visit_slot", sa.String(length=16), nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
@@ -58,10 +59,14 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_service_requests_renovation_code"), ["renovation_code"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_service_requests_visit_slot"), ["visit_slot"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("service_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_service_requests_visit_slot"))
         batch_op.drop_index(batch_op.f("ix_service_requests_renovation_code"))
         batch_op.drop_index(batch_op.f("ix_service_requests_citizen_id"))
 
