@@ -6,7 +6,7 @@ One ``Base`` holds this app's whole schema; Alembic manages it (``migrations/``)
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clients.common import LoginSessionMixin, SeenLogoutTokenMixin
@@ -68,6 +68,8 @@ class ServiceRequest(Base):
     """A registered request: a transfer certificate or an office/bank inquiry."""
 
     __tablename__ = "service_requests"
+    # The database hands out seats: the last seat of an hour goes to one request only.
+    __table_args__ = (UniqueConstraint("visit_slot", "visit_seat"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(10), unique=True)  # «شماره پیگیری»
@@ -77,6 +79,9 @@ class ServiceRequest(Base):
     state: Mapped[str] = mapped_column(String(24))
     # The visit's seat, ``YYYY-MM-DDTHH:MM`` Tehran time, while the request holds one.
     visit_slot: Mapped[str | None] = mapped_column(String(16), index=True)
+    visit_seat: Mapped[int | None] = mapped_column(Integer)  # 1..capacity
+    # The renovation code while the request is open: one open request per code.
+    open_code: Mapped[str | None] = mapped_column(String(40), unique=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -28,6 +28,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from clients.common.app import current_login, current_rp
 from clients.common.i18n import TEHRAN
@@ -230,8 +231,8 @@ def apartment(draft: Draft, form: FlaskForm):
         return _page(draft, 2, form, 429, found=None, entered=entered, error=gettext(
             "تعداد جستجوهای شما از حد مجاز گذشته است. لطفا چند دقیقه دیگر دوباره تلاش کنید."))
     db = current_rp().db.session
-    open_codes = set(db.scalars(select(ServiceRequest.renovation_code).where(
-        ServiceRequest.kind == KIND, ServiceRequest.state.in_(wizard.OPEN_STATES))))
+    open_codes = set(db.scalars(select(ServiceRequest.open_code).where(
+        ServiceRequest.open_code.is_not(None))))
     result = wizard.look_up(_registry(), applicant_code(), code, number, open_codes)
     # A new search replaces the old answer: the steps after this one are to be done again.
     data, done = wizard.after_change(
@@ -495,6 +496,97 @@ def _visit_errors(draft: Draft, record: dict, now) -> list[str]:
     return errors
 
 
+def review(draft: Draft, form: FlaskForm):
+    """Step 5 «تایید و ثبت»: a review; only pressing it registers the request (seed 003 §10),
+    taking a seat of the chosen hour in the same transaction."""
+    settings = _settings()
+    visit_record = draft.data["visit"]
+    if request.method == "GET" or request.form.get("action") != "register":
+        return _review_page(draft, form)
+    problem = visits.slot_problem(visit_record["slot"], visits.now_tehran(), settings.visits,
+                                  settings.holiday_dates(), {})
+    if problem:
+        return _back_to_visit(draft, SLOT_ERRORS[problem])
+    apartment = draft.data["apartment"]
+    db = current_rp().db.session
+    citizen = current_citizen()
+    for seat in range(1, settings.visits.capacity + 1):
+        registered = ServiceRequest(
+            tracking_number=_tracking_number(), citizen_id=citizen.id, kind=KIND,
+            renovation_code=apartment["code"], state="awaiting_visit",
+            visit_slot=visit_record["slot"], visit_seat=seat, open_code=apartment["code"],
+            data={"renovation_code": apartment["renovation_code"],
+                  "request_number": apartment["request_number"], "role": apartment["role"],
+                  "address": apartment["address"], "applicant": applicant_code(),
+                  "letter": draft.data["letter"], "documents": draft.data["documents"],
+                  "slot": visit_record["slot"], "mobile": visit_record["verified"]})
+        db.add(registered)
+        try:
+            db.commit()
+        except IntegrityError:
+            db.rollback()
+            if db.scalar(select(ServiceRequest.id).where(
+                    ServiceRequest.open_code == apartment["code"])) is not None:
+                return _review_page(draft, form, 409, error=_lookup_error("open"))
+            continue  # this seat was just taken: the next one, if any
+        break
+    else:
+        # Issue 10: the last seat went to another citizen; this one chooses again.
+        return _back_to_visit(draft, SLOT_ERRORS["full"])
+    db.delete(draft)
+    db.commit()
+    _text(registered, gettext(
+        "درخواست انتقال شما با شماره پیگیری %(number)s ثبت شد. بازدید کارشناس: %(when)s.",
+        number=registered.tracking_number, when=_when(registered.data["slot"])))
+    return redirect(url_for("transfer.registered", tracking_number=registered.tracking_number),
+                    303)
+
+
+def _tracking_number() -> str:
+    """«شماره پیگیری»: 10 random digits (issue 10), not starting with 0."""
+    return str(secrets.randbelow(9 * 10**9) + 10**9)
+
+
+def _when(slot: str) -> str:
+    start = datetime.strptime(slot, visits.SLOT_FORMAT)
+    return jdatetime.date.fromgregorian(date=start.date()).strftime("%Y/%m/%d") + \
+        " " + start.strftime("%H:%M")
+
+
+def _text(registered: ServiceRequest, text: str) -> None:
+    """Every state change texts the verified number (issue 10); a failed text is logged by
+    the outbox and does not undo the change."""
+    try:
+        current_app.extensions["municipal_sms"].send(registered.data["mobile"], text, code=None,
+                                                     purpose="transfer_state")
+    except sms.SmsUnavailable:
+        current_app.logger.warning("state text to the applicant not sent")
+
+
+def _back_to_visit(draft: Draft, message) -> object:
+    _save(draft, draft.data, min(draft.done, 3))
+    flash(str(message), "error")
+    return redirect(url_for("transfer.step", draft_id=draft.id, number=4), 303)
+
+
+def _review_page(draft: Draft, form: FlaskForm, status: int = 200, error: str | None = None):
+    return _page(draft, 5, form, status, apartment=draft.data["apartment"],
+                 letter=draft.data["letter"], documents=draft.data["documents"],
+                 visit=draft.data["visit"], when=_when(draft.data["visit"]["slot"]), error=error)
+
+
+@bp.get("/requests/<tracking_number>")
+@login_required
+def registered(tracking_number: str):
+    """A registered request, to its applicant only."""
+    found = current_rp().db.session.scalar(select(ServiceRequest).where(
+        ServiceRequest.tracking_number == tracking_number, ServiceRequest.kind == KIND))
+    if found is None or found.citizen_id != current_citizen().id:
+        abort(404)
+    return render_template("transfer/registered.html", item=found, when=_when(found.data["slot"]),
+                           steps=wizard.TRANSFER_STEPS)
+
+
 def _lookup_error(outcome: str) -> str:
     if outcome == "incomplete":
         return gettext("کدنوسازی و شماره درخواست یا گواهی را وارد کنید.")
@@ -509,7 +601,7 @@ def _lookup_error(outcome: str) -> str:
                    "%(phone)s تماس بگیرید.", phone=_settings().municipal.support_phone)
 
 
-STEP_VIEWS = {1: commitments, 2: apartment, 3: documents, 4: visit}
+STEP_VIEWS = {1: commitments, 2: apartment, 3: documents, 4: visit, 5: review}
 LETTER_FIELDS = ("role", "letter_number", "letter_date", "body")
 # The fields «گام قبلی» keeps as typed, per step.
 TYPED_FIELDS = {2: ("renovation_code", "request_number")}

@@ -28,8 +28,6 @@ COMMITMENTS = (
        "همان شماره انجام می‌شود."),
     _l("تا بدهی عوارض نوسازی آپارتمان تسویه نشود، گواهی انتقال صادر نخواهد شد."),
 )
-# States in which a request still holds its code (a second one for the code is refused).
-OPEN_STATES = frozenset({"awaiting_visit", "awaiting_payment", "ready"})
 # What each step keeps in the draft: going back to an earlier step and changing it
 # forgets what the later steps took on its account.
 STEP_KEYS = {1: ("accepted",), 2: ("apartment",)}

@@ -208,9 +208,9 @@ def image(kind: str = "PNG", size=(40, 30), **save) -> bytes:
     return buffer.getvalue()
 
 
-def at_documents(http, sites) -> str:
+def at_documents(http, sites, apartment: dict = VALID) -> str:
     second = accept(http, new_draft(http, sites))
-    assert post(http, second, action="search", **VALID).status_code == 200
+    assert post(http, second, action="search", **apartment).status_code == 200
     assert post(http, second, action="next").status_code == 303
     return step_url(second, 3)
 
@@ -343,10 +343,11 @@ def test_drafts_and_their_files_go_after_a_day(sites):
     assert http.get(third, timeout=10).status_code == 404
 
 
-def at_visit(http, sites) -> str:
-    third = at_documents(http, sites)
-    upload(http, third, [(f"doc{n}.png", image(), "image/png") for n in range(3)], **LETTER)
-    assert post(http, third, action="next", **LETTER).status_code == 303
+def at_visit(http, sites, apartment: dict = VALID, role: str = "owner") -> str:
+    third = at_documents(http, sites, apartment)
+    letter = {**LETTER, "role": role}
+    upload(http, third, [(f"doc{n}.png", image(), "image/png") for n in range(3)], **letter)
+    assert post(http, third, action="next", **letter).status_code == 303
     return step_url(third, 4)
 
 
@@ -490,3 +491,91 @@ def test_the_visit_step_calendar_slots_and_phone_code(sites, tmp_path):
     assert back.status_code == 303 and back.headers["Location"].endswith("/3")
     kept = http.get(fourth, timeout=10).text
     assert 'value="09120000009"' in kept
+
+
+def at_review(http, sites, tmp_path, slot: str, mobile: str, apartment: dict = VALID,
+              role: str = "owner") -> str:
+    fourth = at_visit(http, sites, apartment, role)
+    post(http, fourth, action="send_code", mobile=mobile, slot=slot)
+    code = [m for m in codes_in(sites, tmp_path) if m["to"] == mobile][-1]["code"]
+    assert post(http, fourth, action="check_code", mobile=mobile, code=code,
+                slot=slot).status_code == 200
+    assert post(http, fourth, action="next", mobile=mobile, slot=slot).status_code == 303
+    return step_url(fourth, 5)
+
+
+def requests_in(sites) -> int:
+    engine = sites.apps["municipal"].extensions["rp"].db.engine
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM service_requests").scalar_one()
+
+
+def test_confirm_and_register_gives_a_tracking_number_and_a_text(sites, tmp_path):
+    http = citizen(sites)
+    slot = future_slot("11:00")
+    fifth = at_review(http, sites, tmp_path, slot, "09120000001")
+    review = http.get(fifth, timeout=10)
+    assert review.status_code == 200
+    assert ("توجه داشته باشید که تا زمانیکه کلید تأیید و ثبت را انتخاب نکرده باشید، درخواستی "
+            "در سیستم درج نخواهد شد.") in review.text
+    assert "خیابان فاطمی" in review.text and "تایید و ثبت" in review.text
+    assert requests_in(sites) == 0  # nothing exists before the press
+
+    done = post(http, fifth, action="register")
+    assert done.status_code == 303
+    number = re.search(r"/transfer/requests/([0-9]{10})$", done.headers["Location"]).group(1)
+    page = http.get(sites["municipal"] + done.headers["Location"], timeout=10)
+    assert "شماره پیگیری" in page.text and "".join("۰۱۲۳۴۵۶۷۸۹"[int(d)] for d in number) \
+        in page.text
+    assert ("کارشناس بازدید در ساعت و روز مشخص شده به آدرس مراجعه میکند و شهروند موظف است با "
+            "مدارک هویتی و شهرسازی آپارتمان در محل حضور داشته باشد.") in page.text
+    texts = [m for m in codes_in(sites, tmp_path) if m["purpose"] == "transfer_state"]
+    assert len(texts) == 1 and number in texts[0]["text"] and texts[0]["to"] == "09120000001"
+    assert requests_in(sites) == 1
+    assert http.get(fifth, timeout=10).status_code == 404  # the draft became the request
+    assert number in http.get(sites["municipal"] + "/transfer", timeout=10).text.translate(
+        str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))
+
+    # Another citizen cannot see it; nor start a second open request for the same code.
+    other = citizen(sites, MARYAM)
+    assert other.get(sites["municipal"] + done.headers["Location"], timeout=10).status_code == 404
+    second = accept(other, new_draft(other, sites))
+    refused = post(other, second, action="search", **VALID)
+    assert refused.status_code == 400 and "درخواست انتقال در جریان است" in refused.text
+
+
+def test_the_last_seat_goes_to_one_citizen(sites, tmp_path):
+    import threading
+
+    slot = future_slot("13:00")
+    ali = citizen(sites)
+    ali_review = at_review(ali, sites, tmp_path, slot, "09120000001",
+                           {"renovation_code": "10-123-456-8", "request_number": "1402-10044"})
+    maryam = citizen(sites, MARYAM)
+    maryam_review = at_review(maryam, sites, tmp_path, slot, "09350000002", VALID, "attorney")
+    forms = [(ali, ali_review, csrf_of(ali.get(ali_review, timeout=10))),
+             (maryam, maryam_review, csrf_of(maryam.get(maryam_review, timeout=10)))]
+    answers: list = [None, None]
+    start = threading.Barrier(2)
+
+    def press(index: int) -> None:
+        http, url, token = forms[index]
+        start.wait()
+        answers[index] = http.post(url, timeout=30, allow_redirects=False,
+                                   data={"csrf_token": token, "action": "register"})
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    places = sorted(answer.headers["Location"] for answer in answers)
+    assert [a.status_code for a in answers] == [303, 303]
+    assert sum("/transfer/requests/" in place for place in places) == 1
+    loser = next(i for i, a in enumerate(answers)
+                 if "/transfer/requests/" not in a.headers["Location"])
+    assert answers[loser].headers["Location"].endswith("/4")  # chooses again
+    http = forms[loser][0]
+    again = http.get(sites["municipal"] + answers[loser].headers["Location"], timeout=10)
+    assert "ظرفیت این ساعت تکمیل است" in again.text
+    assert requests_in(sites) == 1

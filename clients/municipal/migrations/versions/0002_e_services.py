@@ -42,6 +42,8 @@ def upgrade() -> None:
         sa.Column("renovation_code", sa.String(length=40), nullable=False),
         sa.Column("state", sa.String(length=24), nullable=False),
         sa.Column("visit_slot", sa.String(length=16), nullable=True),
+        sa.Column("visit_seat", sa.Integer(), nullable=True),
+        sa.Column("open_code", sa.String(length=40), nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
@@ -50,7 +52,9 @@ def upgrade() -> None:
             ["citizens.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("open_code"),
         sa.UniqueConstraint("tracking_number"),
+        sa.UniqueConstraint("visit_slot", "visit_seat"),
     )
     with op.batch_alter_table("service_requests", schema=None) as batch_op:
         batch_op.create_index(
