@@ -549,8 +549,9 @@ def _tracking_number() -> str:
 
 def _when(slot: str) -> str:
     start = datetime.strptime(slot, visits.SLOT_FORMAT)
-    return jdatetime.date.fromgregorian(date=start.date()).strftime("%Y/%m/%d") + \
-        " " + start.strftime("%H:%M")
+    return gettext("%(day)s ساعت %(hour)s",
+                   day=jdatetime.date.fromgregorian(date=start.date()).strftime("%Y/%m/%d"),
+                   hour=start.strftime("%H:%M"))
 
 
 def _text(registered: ServiceRequest, text: str) -> None:
