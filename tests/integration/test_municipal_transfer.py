@@ -579,3 +579,35 @@ def test_the_last_seat_goes_to_one_citizen(sites, tmp_path):
     again = http.get(sites["municipal"] + answers[loser].headers["Location"], timeout=10)
     assert "ظرفیت این ساعت تکمیل است" in again.text
     assert requests_in(sites) == 1
+
+
+def test_a_login_without_a_national_code_is_told_so(tmp_path):
+    """A FIDA login (no ``national_code`` claim) cannot apply: the applicant is never a form
+    field. The app's own test client, with a login session the base would have started."""
+    from sqlalchemy.orm import Session
+
+    from clients.municipal import create_app
+    from clients.municipal.models import Citizen, Draft
+    from clients.municipal.settings import load_settings
+
+    app = create_app("http://127.0.0.1:9", "municipal", "s", "http://127.0.0.1:8",
+                     f"sqlite:///{tmp_path / 'm.sqlite'}", settings=load_settings(environ={}))
+    rp = app.extensions["rp"]
+    claims = {"sub": "fida-1", "fida_code": "300000000101", "given_name": "Omar",
+              "family_name": "Test", "phone_number": "+989120000101"}
+    with Session(rp.db.engine) as db:
+        cookie, _ = rp.sessions.start(db, claims=claims, token={
+            "id_token": "x", "access_token": "y", "expires_at": 2**31})
+        db.add(Citizen(subject="fida-1", national_code="300000000101", email="o@example.ir"))
+        db.commit()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["login"] = cookie
+    listing = client.get("/transfer")
+    assert listing.status_code == 200 and "ورود شما کد ملی ندارد" in listing.text
+    assert "ثبت درخواست جدید" not in listing.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', listing.text).group(1)
+    refused = client.post("/transfer/new", data={"csrf_token": token})
+    assert refused.status_code == 403 and "ورود شما کد ملی ندارد" in refused.text
+    with Session(rp.db.engine) as db:
+        assert db.query(Draft).count() == 0
