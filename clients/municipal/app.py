@@ -5,38 +5,71 @@ fields that form asked for come from the national login's claims, and the one it
 (the e-mail the form required) is asked for here, once, and kept in the service's own database.
 """
 
-from functools import wraps
+from pathlib import Path
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from clients.common import Database, RelyingParty, RPConfig
+from clients.common import RelyingParty, RPConfig
 from clients.common.app import current_login, current_rp
 from clients.common.db import instance_sqlite
-from clients.municipal import citizens
-from clients.municipal.models import Base, Citizen, LoginSession, SeenLogoutToken
+from clients.municipal import citizens, transfer
+from clients.municipal.auth import current_citizen, login_required
+from clients.municipal.models import Base, LoginSession, SeenLogoutToken
+from clients.municipal.registry import TomlRegistry
+from clients.municipal.schema import MigratedDatabase
+from clients.municipal.settings import MunicipalSettings, load_settings
 
 NAME = "municipal"
 SCOPE = "openid profile email phone address national_id offline_access"
+
+SANDBOX_REGISTRY = Path(__file__).parent / "sandbox_registry.toml"
 
 bp = Blueprint(NAME, __name__)
 
 
 def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
-               database_url: str | None = None) -> Flask:
+               database_url: str | None = None,
+               settings: MunicipalSettings | None = None) -> Flask:
     """The app, registered at the provider with ``base_url`` + ``/callback`` (redirect),
-    ``/logged-out`` (post-logout redirect) and ``/backchannel-logout`` (back-channel logout)."""
+    ``/logged-out`` (post-logout redirect) and ``/backchannel-logout`` (back-channel logout).
+
+    ``settings`` default to the ``MUNICIPAL_<SECTION>_<KEY>`` environment over the defaults;
+    ``database_url``, when given, wins over ``[municipal] database_url``. A registry file the
+    app cannot read raises :class:`~clients.municipal.registry.RegistryError`.
+    """
     app = Flask(__name__)
-    database_url = database_url or instance_sqlite(app, NAME)
+    settings = settings or load_settings()
+    database_url = database_url or settings.municipal.database_url or \
+        instance_sqlite(app, NAME)
+    app.extensions["municipal"] = settings
+    app.extensions["municipal_registry"] = TomlRegistry(
+        settings.path(settings.municipal.registry_path) if settings.municipal.registry_path
+        else SANDBOX_REGISTRY)
     config = RPConfig(issuer=issuer, client_id=client_id, client_secret=client_secret,
                       base_url=base_url, scope=SCOPE)
-    RelyingParty(app, config, name=NAME, database=Database(database_url, Base.metadata),
+    RelyingParty(app, config, name=NAME, database=MigratedDatabase(database_url, Base.metadata),
                  session_model=LoginSession, seen_model=SeenLogoutToken,
                  after_login=_after_login)
     app.register_blueprint(bp)
+    upload_dir = settings.path(settings.municipal.upload_dir) if settings.municipal.upload_dir \
+        else Path(app.instance_path) / "uploads"
+    # A whole «تأیید و ارسال» of the most files allowed, and the form around them.
+    app.config["MAX_CONTENT_LENGTH"] = \
+        settings.uploads.max_bytes * settings.uploads.max_files + 256 * 1024
+    outbox = settings.path(settings.municipal.sms_outbox_path) \
+        if settings.municipal.sms_outbox_path else Path(app.instance_path) / "sms_outbox.jsonl"
+    transfer.init_app(app, upload_dir, outbox)
+    app.register_error_handler(413, _too_large)
     return app
+
+
+def _too_large(_error):
+    return render_template("common/error.html", title=gettext("حجم بیش از حد مجاز"),
+                           message=gettext("حجم فایل‌های فرستاده‌شده بیش از حد مجاز است. "
+                                           "لطفا فایل‌های کوچک‌تری انتخاب کنید.")), 413
 
 
 def _after_login(row) -> str | None:
@@ -45,31 +78,13 @@ def _after_login(row) -> str | None:
     return None if citizen.email else url_for("municipal.email")
 
 
-def _citizen() -> Citizen | None:
-    row = current_login()
-    if row is None:
-        return None
-    db = current_rp().db.session
-    return db.query(Citizen).filter_by(subject=row.subject).one_or_none() or \
-        citizens.upsert(db, row.claims)
-
-
-def login_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if current_login() is None:
-            return redirect(url_for("rp.login", next=request.path))
-        return view(*args, **kwargs)
-    return wrapper
-
-
 class EmailForm(FlaskForm):
     email = StringField()
 
 
 @bp.get("/")
 def home():
-    citizen = _citizen()
+    citizen = current_citizen()
     if citizen is None:
         return render_template("home.html")
     if not citizen.email:
@@ -80,8 +95,8 @@ def home():
 @bp.get("/profile")
 @login_required
 def profile():
-    return render_template("profile.html", citizen=_citizen(),
-                           mobile=citizens.local_mobile(_citizen().mobile))
+    return render_template("profile.html", citizen=current_citizen(),
+                           mobile=citizens.local_mobile(current_citizen().mobile))
 
 
 @bp.post("/profile/refresh")
@@ -105,7 +120,7 @@ def refresh_profile():
 @bp.route("/email", methods=["GET", "POST"])
 @login_required
 def email():
-    citizen = _citizen()
+    citizen = current_citizen()
     form = EmailForm()
     error = None
     if form.validate_on_submit():

@@ -1,12 +1,12 @@
-"""The municipal service's own database: its citizens, and the login sessions of the shared base.
+"""The municipal service's own database: its citizens, the login sessions of the shared base,
+and the e-services of seed 003 (drafts of the wizards, and the requests they register).
 
-One ``Base`` holds this app's whole schema, so that Alembic can manage it when the e-services
-(seed 003) arrive.
+One ``Base`` holds this app's whole schema; Alembic manages it (``migrations/``).
 """
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clients.common import LoginSessionMixin, SeenLogoutTokenMixin
@@ -43,5 +43,45 @@ class Citizen(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     # "provider" when the national login released a verified address, "citizen" when typed here.
     email_source: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Draft(Base):
+    """A wizard in progress (seed 003: «تا زمانیکه کلید تأیید و ثبت را انتخاب نکرده باشید،
+    درخواستی در سیستم درج نخواهد شد»): what each step took, and how many steps are done."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, in its URLs
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"),
+                                            index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "transfer" | "inquiry"
+    done: Mapped[int] = mapped_column(Integer, default=0)  # steps completed, in order
+    # Reassigned whole on change (a JSON column does not track edits inside it).
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ServiceRequest(Base):
+    """A registered request: a transfer certificate or an office/bank inquiry."""
+
+    __tablename__ = "service_requests"
+    # The database hands out seats: the last seat of an hour goes to one request only.
+    __table_args__ = (UniqueConstraint("visit_slot", "visit_seat"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(10), unique=True)  # «شماره پیگیری»
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    renovation_code: Mapped[str] = mapped_column(String(40), index=True)  # normalised
+    state: Mapped[str] = mapped_column(String(24))
+    # The visit's seat, ``YYYY-MM-DDTHH:MM`` Tehran time, while the request holds one.
+    visit_slot: Mapped[str | None] = mapped_column(String(16), index=True)
+    visit_seat: Mapped[int | None] = mapped_column(Integer)  # 1..capacity
+    # The renovation code while the request is open: one open request per code.
+    open_code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

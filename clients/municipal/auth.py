@@ -1,0 +1,34 @@
+"""Who is asking: the logged-in citizen of the national login, for every page of the app."""
+
+from functools import wraps
+
+from flask import redirect, request, url_for
+
+from clients.common.app import current_login, current_rp
+from clients.municipal import citizens
+from clients.municipal.models import Citizen
+
+
+def current_citizen() -> Citizen | None:
+    row = current_login()
+    if row is None:
+        return None
+    db = current_rp().db.session
+    return db.query(Citizen).filter_by(subject=row.subject).one_or_none() or \
+        citizens.upsert(db, row.claims)
+
+
+def applicant_code() -> str | None:
+    """The national code of this login (issue 10: the applicant is the login's
+    ``national_code`` claim, never a form field)."""
+    row = current_login()
+    return row.claims.get("national_code") if row is not None else None
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_login() is None:
+            return redirect(url_for("rp.login", next=request.path))
+        return view(*args, **kwargs)
+    return wrapper

@@ -1,0 +1,608 @@
+"""«درخواست انتقال» (seed 003): the citizen's transfer requests, «ثبت درخواست جدید», and the
+stepper of a draft. Each step is one URL (``/transfer/draft/<id>/<n>``); GET shows it, POST
+takes its form. The step guard is on the server: a step is neither shown nor taken before the
+ones before it are done, whatever is posted.
+"""
+
+import re
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import jdatetime
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from clients.common.app import current_login, current_rp
+from clients.common.i18n import TEHRAN
+from clients.common.sessions import utcnow
+from clients.municipal import phone_codes, sms, uploads, visits, wizard
+from clients.municipal.auth import applicant_code, current_citizen, login_required
+from clients.municipal.models import Draft, ServiceRequest
+from clients.municipal.registry import normalise, parse_jalali
+
+bp = Blueprint("transfer", __name__, url_prefix="/transfer")
+
+# Issue 10: «جستجو» is rate-limited per citizen and per address, so that codes and numbers
+# cannot be tried in bulk.
+SEARCHES_PER_CITIZEN = parse("10/10 minutes")
+SEARCHES_PER_ADDRESS = parse("30/10 minutes")
+KIND = "transfer"
+# Issue 10: drafts and their files are removed after a day.
+DRAFT_LIFETIME = timedelta(days=1)
+# Seed 003 §8: at least three document images.
+MIN_DOCUMENTS = 3
+
+
+class SearchLimiter:
+    """The app's counters of «جستجو» (in memory: one process serves the sandbox)."""
+
+    def __init__(self) -> None:
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def allow(self, citizen_id: int, address: str) -> bool:
+        return (self.limiter.hit(SEARCHES_PER_CITIZEN, "search-citizen", str(citizen_id))
+                and self.limiter.hit(SEARCHES_PER_ADDRESS, "search-address", address))
+
+
+def init_app(app, upload_dir: Path, outbox: Path) -> None:
+    app.extensions["municipal_search_limiter"] = SearchLimiter()
+    app.extensions["municipal_code_limits"] = phone_codes.SendLimits()
+    app.extensions["municipal_sms"] = sms.OutboxSms(outbox)
+    app.extensions["municipal_upload_dir"] = upload_dir
+    app.register_blueprint(bp)
+
+
+def _upload_dir() -> Path:
+    return current_app.extensions["municipal_upload_dir"]
+
+
+def _settings():
+    return current_app.extensions["municipal"]
+
+
+def _registry():
+    return current_app.extensions["municipal_registry"]
+
+
+def _no_national_code():
+    return render_template("transfer/no_code.html"), 403
+
+
+@bp.get("")
+@login_required
+def requests():
+    citizen = current_citizen()
+    db = current_rp().db.session
+    registered = db.scalars(select(ServiceRequest).where(
+        ServiceRequest.citizen_id == citizen.id, ServiceRequest.kind == KIND)
+        .order_by(ServiceRequest.created_at.desc())).all()
+    drafts = db.scalars(select(Draft).where(Draft.citizen_id == citizen.id, Draft.kind == KIND)
+                        .order_by(Draft.created_at.desc())).all()
+    return render_template("transfer/list.html", registered=registered, drafts=drafts,
+                           has_code=applicant_code() is not None, form=FlaskForm(),
+                           steps=wizard.TRANSFER_STEPS)
+
+
+@bp.post("/new")
+@login_required
+def new():
+    """«ثبت درخواست جدید»: a draft at its first step."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if applicant_code() is None:
+        return _no_national_code()
+    citizen = current_citizen()
+    db = current_rp().db.session
+    _purge_stale_drafts()
+    draft = Draft(id=secrets.token_urlsafe(16), citizen_id=citizen.id, kind=KIND, done=0,
+                  data={})
+    db.add(draft)
+    db.commit()
+    return redirect(url_for("transfer.step", draft_id=draft.id, number=1), 303)
+
+
+def _purge_stale_drafts() -> None:
+    """Drafts left for a day go, with their files (issue 10)."""
+    db = current_rp().db.session
+    stale = db.scalars(select(Draft).where(Draft.updated_at < utcnow() - DRAFT_LIFETIME)).all()
+    for draft in stale:
+        for document in draft.data.get("documents", []):
+            uploads.remove(_upload_dir(), document["stored"])
+        db.delete(draft)
+    db.commit()
+
+
+def _draft(draft_id: str) -> Draft:
+    """The citizen's own draft; anyone else's is as missing as a wrong id."""
+    draft = current_rp().db.session.get(Draft, draft_id)
+    if draft is None or draft.kind != KIND or draft.citizen_id != current_citizen().id:
+        abort(404)
+    return draft
+
+
+@bp.route("/draft/<draft_id>/<int:number>", methods=["GET", "POST"])
+@login_required
+def step(draft_id: str, number: int):
+    draft = _draft(draft_id)
+    if applicant_code() is None:
+        return _no_national_code()
+    if not 1 <= number <= wizard.DRAFT_STEPS:
+        abort(404)
+    if not wizard.reachable(draft.done, number):
+        flash(gettext("ابتدا گام‌های پیشین را کامل کنید."), "error")
+        return redirect(url_for("transfer.step", draft_id=draft.id, number=draft.done + 1), 303)
+    if number not in STEP_VIEWS:
+        abort(404)  # the later steps are not built yet (issue 10): no page pretends to be one
+    form = FlaskForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if request.form.get("action") == "back" and number > 1:
+            _keep_typed(draft, number)
+            return redirect(url_for("transfer.step", draft_id=draft.id, number=number - 1), 303)
+    return STEP_VIEWS[number](draft, form)
+
+
+def _keep_typed(draft: Draft, number: int) -> None:
+    """«گام قبلی» keeps what was typed on this step, checked or not, for the way back."""
+    if number == 3:
+        letter = {key: request.form.get(key, "").strip() for key in LETTER_FIELDS}
+        draft.data = {**draft.data, "letter": letter}
+        current_rp().db.session.commit()
+        return
+    if number == 4:
+        record = {**draft.data.get("visit", {}), "slot": request.form.get("slot", ""),
+                  "mobile": request.form.get("mobile", "").strip()}
+        _save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
+        return
+    typed = {key: request.form.get(key, "") for key in TYPED_FIELDS.get(number, ())}
+    if typed:
+        draft.data = {**draft.data, "typed": {**draft.data.get("typed", {}), str(number): typed}}
+        current_rp().db.session.commit()
+
+
+def _save(draft: Draft, data: dict, done: int) -> None:
+    draft.data, draft.done = data, done
+    current_rp().db.session.commit()
+
+
+def _page(draft: Draft, number: int, form: FlaskForm, status: int = 200, **context):
+    return render_template(f"transfer/step{number}.html", draft=draft, number=number, form=form,
+                           steps=wizard.TRANSFER_STEPS, typed=draft.data.get("typed", {})
+                           .get(str(number), {}), **context), status
+
+
+def _next(draft: Draft, number: int):
+    return redirect(url_for("transfer.step", draft_id=draft.id, number=number + 1), 303)
+
+
+def commitments(draft: Draft, form: FlaskForm):
+    """Step 1 «تعهدات»: «گام بعدی» only once «تمامی موارد فوق مورد تأیید است» is ticked
+    (JavaScript disables the button until then; without it, the server refuses)."""
+    if request.method == "GET":
+        return _page(draft, 1, form, commitments=wizard.COMMITMENTS,
+                     accepted=draft.data.get("accepted", False))
+    if request.form.get("accept") != "yes":
+        return _page(draft, 1, form, 400, commitments=wizard.COMMITMENTS, accepted=False,
+                     error=gettext("برای رفتن به گام بعدی، تأیید تعهدات الزامی است."))
+    _save(draft, {**draft.data, "accepted": True}, max(draft.done, 1))
+    return _next(draft, 1)
+
+
+def apartment(draft: Draft, form: FlaskForm):
+    """Step 2 «انتخاب آپارتمان»: «جستجو» checks the code and number against the registry;
+    «گام بعدی» is open only after a valid search of the applicant's own property."""
+    current = draft.data.get("apartment")
+    if request.method == "GET":
+        typed = draft.data.get("typed", {}).get("2") or (
+            {"renovation_code": current["typed_code"], "request_number": current["typed_number"]}
+            if current else {})
+        return _page(draft, 2, form, found=current, entered=typed)
+    if request.form.get("action") == "next":
+        if current is None:
+            return _page(draft, 2, form, 400, found=None, entered={},
+                         error=gettext("ابتدا کدنوسازی و شماره درخواست یا گواهی را وارد و "
+                                       "جستجو کنید."))
+        _save(draft, draft.data, max(draft.done, 2))
+        return _next(draft, 2)
+    code = request.form.get("renovation_code", "").strip()
+    number = request.form.get("request_number", "").strip()
+    entered = {"renovation_code": code, "request_number": number}
+    limiter = current_app.extensions["municipal_search_limiter"]
+    if not limiter.allow(draft.citizen_id, request.remote_addr or ""):
+        return _page(draft, 2, form, 429, found=None, entered=entered, error=gettext(
+            "تعداد جستجوهای شما از حد مجاز گذشته است. لطفا چند دقیقه دیگر دوباره تلاش کنید."))
+    db = current_rp().db.session
+    open_codes = set(db.scalars(select(ServiceRequest.open_code).where(
+        ServiceRequest.open_code.is_not(None))))
+    result = wizard.look_up(_registry(), applicant_code(), code, number, open_codes)
+    # A new search replaces the old answer: the steps after this one are to be done again.
+    data, done = wizard.after_change(
+        {key: value for key, value in draft.data.items() if key not in {"apartment", "typed"}},
+        draft.done, 2)
+    if result.outcome != "valid":
+        _save(draft, data, done)
+        return _page(draft, 2, form, 400, found=None, entered=entered,
+                     error=_lookup_error(result.outcome))
+    found = {"renovation_code": result.property.renovation_code,
+             "code": normalise(result.property.renovation_code),
+             "request_number": result.number, "role": result.role,
+             "address": result.property.address, "typed_code": code, "typed_number": number}
+    if current and current["code"] == found["code"] and \
+            current["request_number"] == found["request_number"]:
+        data, done = {**draft.data, "apartment": found}, draft.done  # the same answer again
+    else:
+        data = {**data, "apartment": found}
+    _save(draft, data, done)
+    return _page(draft, 2, form, found=found, entered=entered)
+
+
+def documents(draft: Draft, form: FlaskForm):
+    """Step 3 «بارگذاری مدارک»: the applicant's role (checked against the registry), the
+    notary's letter, and at least three document images stored by «تأیید و ارسال»."""
+    letter = {key: request.form.get(key, "").strip() for key in LETTER_FIELDS} \
+        if request.method == "POST" else draft.data.get("letter", {})
+    if request.method == "GET":
+        return _documents_page(draft, form, letter)
+    action = request.form.get("action")
+    data = {**draft.data, "letter": letter}
+    if request.form.get("delete"):
+        kept = [d for d in data.get("documents", []) if d["id"] != request.form["delete"]]
+        for document in data.get("documents", []):
+            if document not in kept:
+                uploads.remove(_upload_dir(), document["stored"])
+        data, done = wizard.after_change({**data, "documents": kept}, draft.done, 3)
+        _save(draft, data, done)
+        return _documents_page(draft, form, letter)
+    if action == "upload":
+        errors = _store_files(draft, data)
+        data, done = wizard.after_change(draft.data, draft.done, 3)
+        _save(draft, data, done)
+        return _documents_page(draft, form, letter, 400 if errors else 200, errors=errors)
+    errors = _letter_errors(draft, letter)
+    if len(data.get("documents", [])) < MIN_DOCUMENTS:
+        errors.append(gettext("دست‌کم %(count)s تصویر مدرک را بارگذاری کنید.",
+                              count=MIN_DOCUMENTS))
+    if errors:
+        _save(draft, data, draft.done)
+        return _documents_page(draft, form, letter, 400, errors=errors)
+    _save(draft, data, max(draft.done, 3))
+    return _next(draft, 3)
+
+
+def _store_files(draft: Draft, data: dict) -> list[str]:
+    """Keep each chosen file that passes (``data`` and the draft gain it); the messages of
+    the refused ones, each naming its file."""
+    settings = _settings().uploads
+    errors = []
+    kept = list(data.get("documents", []))
+    chosen = [f for f in request.files.getlist("files") if f.filename or f.content_length]
+    if not chosen:
+        return [gettext("ابتدا با «انتخاب فایل» تصویری انتخاب کنید.")]
+    for file in chosen:
+        if len(kept) >= settings.max_files:
+            errors.append(gettext("فایل «%(name)s» پذیرفته نشد: بیش از %(count)s مدرک "
+                                  "نمی‌توان بارگذاری کرد.", name=uploads.display_name(
+                                      file.filename), count=settings.max_files))
+            continue
+        try:
+            stored = uploads.accept(file.stream, file.filename, settings.max_bytes,
+                                    _upload_dir())
+        except uploads.Refused as refused:
+            errors.append(str(refused))
+            continue
+        kept.append({"id": secrets.token_urlsafe(8), "stored": stored.stored,
+                     "name": stored.name, "type": stored.content_type, "size": stored.size})
+    draft.data = {**data, "documents": kept}
+    return errors
+
+
+def _letter_errors(draft: Draft, letter: dict) -> list[str]:
+    errors = []
+    role = draft.data["apartment"]["role"]
+    if letter.get("role") not in {"owner", "attorney"}:
+        errors.append(gettext("مشخص کنید مالک هستید یا وکیل."))
+    elif letter["role"] != role:
+        errors.append(gettext("سمت انتخاب‌شده با سوابق ثبت این آپارتمان همخوانی ندارد."))
+    if not letter.get("letter_number"):
+        errors.append(gettext("شماره نامه را وارد کنید."))
+    day = parse_jalali(letter.get("letter_date", ""))
+    if day is None:
+        errors.append(gettext("تاریخ نامه را به شکل ۱۴۰۴/۰۲/۱۵ وارد کنید."))
+    elif day > jdatetime.date.fromgregorian(date=datetime.now(TEHRAN).date()):
+        errors.append(gettext("تاریخ نامه نمی‌تواند پس از امروز باشد."))
+    if not letter.get("body"):
+        errors.append(gettext("نام نهاد استعلام کننده را وارد کنید."))
+    return errors
+
+
+def _documents_page(draft: Draft, form: FlaskForm, letter: dict, status: int = 200,
+                    errors: list[str] | None = None):
+    documents = draft.data.get("documents", [])
+    return _page(draft, 3, form, status, letter=letter, documents=documents,
+                 errors=errors or [], enough=len(documents) >= MIN_DOCUMENTS,
+                 minimum=MIN_DOCUMENTS, max_files=_settings().uploads.max_files)
+
+
+@bp.get("/draft/<draft_id>/documents/<document_id>")
+@login_required
+def document(draft_id: str, document_id: str):
+    """A stored image, to its applicant only (another citizen: 404), never sniffed."""
+    draft = _draft(draft_id)
+    found = next((d for d in draft.data.get("documents", []) if d["id"] == document_id), None)
+    path = uploads.path_of(_upload_dir(), found["stored"]) if found else None
+    if path is None or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=found["type"], max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+def _taken() -> dict[str, int]:
+    """Seats booked per slot (requests awaiting their visit)."""
+    rows = current_rp().db.session.execute(
+        select(ServiceRequest.visit_slot, func.count()).where(
+            ServiceRequest.state == "awaiting_visit", ServiceRequest.visit_slot.is_not(None))
+        .group_by(ServiceRequest.visit_slot)).all()
+    return {slot: count for slot, count in rows}
+
+
+SLOT_ERRORS = {
+    "unlisted": _l("این ساعت بازدید در فهرست ساعت‌های بازدید نیست."),
+    "past": _l("زمان این بازدید گذشته است؛ روز و ساعت دیگری انتخاب کنید."),
+    "closed": _l("در این روز بازدید انجام نمی‌شود؛ روز دیگری انتخاب کنید."),
+    "full": _l("ظرفیت این ساعت تکمیل است؛ ساعت دیگری انتخاب کنید."),
+}
+
+
+def visit(draft: Draft, form: FlaskForm):
+    """Step 4 «انتخاب کارشناس بازدید»: a day and an hour with a seat left, and the owner's
+    mobile proved by a texted code («دریافت کد تایید», «بررسی کد»)."""
+    settings = _settings()
+    now = visits.now_tehran()
+    record = dict(draft.data.get("visit", {}))
+    if request.method == "GET" and "mobile" not in record:
+        record["mobile"] = sms.local_mobile(current_login().claims.get("phone_number")) or ""
+    notice = None
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        record["slot"] = request.form.get("slot", record.get("slot", ""))
+        record["mobile"] = request.form.get("mobile", "").strip()
+        action = request.form.get("action")
+        if action == "send_code":
+            notice, errors = _send_code(draft, record)
+        elif action == "check_code":
+            notice, errors = _check_code(draft, record)
+        elif action == "next":
+            errors = _visit_errors(draft, record, now)
+            if not errors:
+                _save(draft, {**draft.data, "visit": record}, max(draft.done, 4))
+                return _next(draft, 4)
+        status = 400 if errors else 200
+        # Anything changed here is to be taken again with «گام بعدی».
+        _save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
+    shown = _shown_day(record, now)
+    month = request.values.get("month", "")
+    year, number = shown.year, shown.month
+    if re.fullmatch(r"1[34][0-9]{2}-(0[1-9]|1[0-2])", month):
+        year, number = int(month[:4]), int(month[5:])
+    taken = _taken()
+    chosen_day = shown.togregorian()
+    return _page(draft, 4, form, status, record=record, notice=notice, errors=errors,
+                 weeks=visits.month_weeks(year, number, now, settings.visits,
+                                          settings.holiday_dates()),
+                 year=year, month=number, chosen_day=chosen_day,
+                 hours=visits.hours_of(chosen_day, now, settings.visits, taken)
+                 if visits.bookable_day(chosen_day, now, settings.visits,
+                                        settings.holiday_dates()) else [],
+                 previous_month=_month_shift(year, number, -1),
+                 next_month=_month_shift(year, number, 1),
+                 verified=bool(record.get("verified"))
+                 and record.get("verified") == sms.local_mobile(record.get("mobile")))
+
+
+def _shown_day(record: dict, now) -> jdatetime.date:
+    """The day whose hours are shown: the one asked for, else the chosen slot's, else today."""
+    for text in (request.values.get("day", ""), record.get("slot", "")[:10]):
+        try:
+            return jdatetime.date.fromgregorian(date=datetime.strptime(text, "%Y-%m-%d").date())
+        except ValueError:
+            continue
+    return jdatetime.date.fromgregorian(date=now.date())
+
+
+def _month_shift(year: int, month: int, step: int) -> str:
+    index = year * 12 + month - 1 + step
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def _send_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
+    mobile = sms.local_mobile(record.get("mobile"))
+    if mobile is None:
+        return None, [gettext("شماره تلفن همراه معتبر نیست. مثال: ۰۹۱۲۱۲۳۴۵۶۷")]
+    left = phone_codes.cooldown_left(record.get("code"))
+    if left:
+        return None, [gettext("برای دریافت کد جدید لطفا %(seconds)s ثانیه صبر کنید.",
+                              seconds=left)]
+    limits = current_app.extensions["municipal_code_limits"]
+    if not limits.allow(mobile, draft.citizen_id):
+        return None, [gettext("تعداد پیامک‌های درخواستی از حد مجاز گذشته است. لطفا بعدا "
+                              "دوباره تلاش کنید.")]
+    issued = phone_codes.issue(current_app.secret_key, draft.id, mobile,
+                               _settings().visits.code_lifetime_seconds)
+    text = gettext("شهرداری تهران - کد تایید شماره تماس برای بازدید کارشناس: %(code)s",
+                   code=issued.code)
+    try:
+        current_app.extensions["municipal_sms"].send(mobile, text, code=issued.code,
+                                                     purpose="visit_phone")
+    except sms.SmsUnavailable:
+        return None, [gettext("ارسال پیامک ممکن نشد. لطفا چند دقیقه دیگر دوباره تلاش کنید.")]
+    limits.spend(mobile, draft.citizen_id)
+    record.update(mobile=mobile, code=issued.record, verified=None)
+    return gettext("کد تایید به شماره %(mobile)s پیامک شد.", mobile=mobile), []
+
+
+def _check_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
+    mobile = sms.local_mobile(record.get("mobile")) or ""
+    typed = request.form.get("code", "").strip().translate(sms.DIGITS)
+    outcome, kept = phone_codes.check(current_app.secret_key, draft.id, record.get("code"),
+                                      mobile, typed)
+    record["code"] = kept
+    if outcome == "ok":
+        record["verified"] = mobile
+        return gettext("شماره تماس تایید شد."), []
+    record["verified"] = None
+    return None, [{
+        "none": gettext("ابتدا «دریافت کد تایید» را بزنید."),
+        "expired": gettext("مهلت این کد به پایان رسیده است. کد جدید دریافت کنید."),
+        "spent": gettext("تعداد تلاش‌های نادرست از حد مجاز گذشت. کد جدید دریافت کنید."),
+        "wrong": gettext("کد تاییدیه درست نیست."),
+    }[outcome]]
+
+
+def _visit_errors(draft: Draft, record: dict, now) -> list[str]:
+    errors = []
+    settings = _settings()
+    if not record.get("slot"):
+        errors.append(gettext("روز و ساعت بازدید را انتخاب کنید."))
+    else:
+        problem = visits.slot_problem(record["slot"], now, settings.visits,
+                                      settings.holiday_dates(), _taken())
+        if problem:
+            errors.append(str(SLOT_ERRORS[problem]))
+    mobile = sms.local_mobile(record.get("mobile"))
+    if mobile is None or record.get("verified") != mobile:
+        errors.append(gettext("شماره تماس را با کد تایید پیامک‌شده تایید کنید."))
+    return errors
+
+
+def review(draft: Draft, form: FlaskForm):
+    """Step 5 «تایید و ثبت»: a review; only pressing it registers the request (seed 003 §10),
+    taking a seat of the chosen hour in the same transaction."""
+    settings = _settings()
+    visit_record = draft.data["visit"]
+    if request.method == "GET" or request.form.get("action") != "register":
+        return _review_page(draft, form)
+    problem = visits.slot_problem(visit_record["slot"], visits.now_tehran(), settings.visits,
+                                  settings.holiday_dates(), {})
+    if problem:
+        return _back_to_visit(draft, SLOT_ERRORS[problem])
+    apartment = draft.data["apartment"]
+    db = current_rp().db.session
+    citizen = current_citizen()
+    for seat in range(1, settings.visits.capacity + 1):
+        registered = ServiceRequest(
+            tracking_number=_tracking_number(), citizen_id=citizen.id, kind=KIND,
+            renovation_code=apartment["code"], state="awaiting_visit",
+            visit_slot=visit_record["slot"], visit_seat=seat, open_code=apartment["code"],
+            data={"renovation_code": apartment["renovation_code"],
+                  "request_number": apartment["request_number"], "role": apartment["role"],
+                  "address": apartment["address"], "applicant": applicant_code(),
+                  "letter": draft.data["letter"], "documents": draft.data["documents"],
+                  "slot": visit_record["slot"], "mobile": visit_record["verified"]})
+        db.add(registered)
+        try:
+            db.commit()
+        except IntegrityError:
+            db.rollback()
+            if db.scalar(select(ServiceRequest.id).where(
+                    ServiceRequest.open_code == apartment["code"])) is not None:
+                return _review_page(draft, form, 409, error=_lookup_error("open"))
+            continue  # this seat was just taken: the next one, if any
+        break
+    else:
+        # Issue 10: the last seat went to another citizen; this one chooses again.
+        return _back_to_visit(draft, SLOT_ERRORS["full"])
+    db.delete(draft)
+    db.commit()
+    _text(registered, gettext(
+        "درخواست انتقال شما با شماره پیگیری %(number)s ثبت شد. بازدید کارشناس: %(when)s.",
+        number=registered.tracking_number, when=_when(registered.data["slot"])))
+    return redirect(url_for("transfer.registered", tracking_number=registered.tracking_number),
+                    303)
+
+
+def _tracking_number() -> str:
+    """«شماره پیگیری»: 10 random digits (issue 10), not starting with 0."""
+    return str(secrets.randbelow(9 * 10**9) + 10**9)
+
+
+def _when(slot: str) -> str:
+    start = datetime.strptime(slot, visits.SLOT_FORMAT)
+    return gettext("%(day)s ساعت %(hour)s",
+                   day=jdatetime.date.fromgregorian(date=start.date()).strftime("%Y/%m/%d"),
+                   hour=start.strftime("%H:%M"))
+
+
+def _text(registered: ServiceRequest, text: str) -> None:
+    """Every state change texts the verified number (issue 10); a failed text is logged by
+    the outbox and does not undo the change."""
+    try:
+        current_app.extensions["municipal_sms"].send(registered.data["mobile"], text, code=None,
+                                                     purpose="transfer_state")
+    except sms.SmsUnavailable:
+        current_app.logger.warning("state text to the applicant not sent")
+
+
+def _back_to_visit(draft: Draft, message) -> object:
+    _save(draft, draft.data, min(draft.done, 3))
+    flash(str(message), "error")
+    return redirect(url_for("transfer.step", draft_id=draft.id, number=4), 303)
+
+
+def _review_page(draft: Draft, form: FlaskForm, status: int = 200, error: str | None = None):
+    return _page(draft, 5, form, status, apartment=draft.data["apartment"],
+                 letter=draft.data["letter"], documents=draft.data["documents"],
+                 visit=draft.data["visit"], when=_when(draft.data["visit"]["slot"]), error=error)
+
+
+@bp.get("/requests/<tracking_number>")
+@login_required
+def registered(tracking_number: str):
+    """A registered request, to its applicant only."""
+    found = current_rp().db.session.scalar(select(ServiceRequest).where(
+        ServiceRequest.tracking_number == tracking_number, ServiceRequest.kind == KIND))
+    if found is None or found.citizen_id != current_citizen().id:
+        abort(404)
+    return render_template("transfer/registered.html", item=found, when=_when(found.data["slot"]),
+                           steps=wizard.TRANSFER_STEPS)
+
+
+def _lookup_error(outcome: str) -> str:
+    if outcome == "incomplete":
+        return gettext("کدنوسازی و شماره درخواست یا گواهی را وارد کنید.")
+    if outcome == "not_yours":
+        return gettext("این آپارتمان به نام شما ثبت نشده است و وکالتی از مالک آن برای شما "
+                       "ثبت نشده است.")
+    if outcome == "open":
+        return gettext("برای این کدنوسازی یک درخواست انتقال در جریان است؛ تا پایان آن "
+                       "درخواست دیگری ثبت نمی‌شود.")
+    # Seed 003, «انتخاب ملک»: the red message of a wrong code or number.
+    return gettext("ابتدا مجدد اطلاعات ورودی را بررسی کنید درصورت برطرف نشدن مشکل با سامانه "
+                   "%(phone)s تماس بگیرید.", phone=_settings().municipal.support_phone)
+
+
+STEP_VIEWS = {1: commitments, 2: apartment, 3: documents, 4: visit, 5: review}
+LETTER_FIELDS = ("role", "letter_number", "letter_date", "body")
+# The fields «گام قبلی» keeps as typed, per step.
+TYPED_FIELDS = {2: ("renovation_code", "request_number")}
