@@ -12,6 +12,7 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import idp.account_tabs  # noqa: F401  (registers the account page's tabs)
 from flows import bp as login_bp
 from flows.start import Journeys
 from idp import account_page, dev, error_pages, languages, menu, ops, security_headers

@@ -9,6 +9,8 @@ matches ``[0-9]`` only. Each ``normalize_*`` function returns the canonical form
 import re
 import unicodedata
 
+from email_validator import EmailNotValidError, validate_email
+
 # Persian ۰-۹ (U+06F0…) and Arabic-Indic ٠-٩ (U+0660…) to ASCII.
 _DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 _DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
@@ -133,3 +135,13 @@ def normalize_name(text: str) -> str:
     words = text.translate(_NAME_INVISIBLE).split()
     cleaned = (re.sub(_ZWNJ + "+", _ZWNJ, word).strip(_ZWNJ) for word in words)
     return " ".join(word for word in cleaned if word)
+
+
+def normalize_email(text: str) -> str | None:
+    """An e-mail address as ``email-validator`` normalises it (domain lower-cased, IDNA), or
+    None. Only the syntax is checked: whether it receives mail is what verification proves."""
+    try:
+        address = validate_email(text.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+    return address if len(address) <= 254 else None
