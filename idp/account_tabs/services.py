@@ -98,7 +98,7 @@ def revoke_service():
                                      Consent.client_id == access.client.client_id))
     for grant_id in access.grant_ids:
         revoke_grant(grant_id, "revoked_by_citizen")
-    logout_service(access.client, account, sessions_of(account))
+    logout_service(access.client.client_id, sessions_of(account))
     record("consent.revoked", account_id=account.id, client_id=access.client.client_id)
     db.commit()
     flash(_("دسترسی «%(name)s» به اطلاعات شما لغو شد.", name=access.client.name))

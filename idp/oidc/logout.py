@@ -7,6 +7,7 @@ ends the provider session and tells the session's other relying parties.
 import logging
 import secrets
 import time
+from dataclasses import replace
 
 import requests
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
@@ -14,7 +15,6 @@ from flask_login import current_user, logout_user
 from joserfc import jwt
 
 from idp.audit import record
-from idp.models import Account, Client
 from idp.oidc.hints import decode_id_token_hint, names_session
 from idp.services import services
 from idp.sessions import SessionUser, end_session, public_sid, save_clients
@@ -85,30 +85,23 @@ def end_listed_session(user: SessionUser, reason: str) -> None:
     record("session.ended", account_id=user.account.id, session=user.public_id, reason=reason)
 
 
-def logout_service(client: Client, account: Account, sessions: list[SessionUser]) -> None:
-    """Tell one relying party that the citizen left it: a logout token for each session it was
-    part of (which forgets it), or one naming only the subject (OIDC BCL §2.4: sub or sid)."""
-    if not client.backchannel_logout_uri:
-        return
-    joined = [user for user in sessions if client.client_id in user.clients]
-    for user in joined:
-        _post_logout(client, logout_token(client, account, user.sid))
-        user.clients.remove(client.client_id)
-        save_clients(user)
-    if not joined:
-        _post_logout(client, logout_token(client, account, None))
+def logout_service(client_id: str, sessions: list[SessionUser]) -> None:
+    """Tell one relying party that the citizen left it (its access revoked): a logout token
+    for each live session it is part of, which then forgets it."""
+    for user in sessions:
+        if client_id in user.clients:
+            notify_backchannel(replace(user, clients=[client_id]))
+            user.clients.remove(client_id)
+            save_clients(user)
 
 
-def logout_token(client, account: Account, sid: str | None) -> str:
-    """OIDC Back-Channel Logout §2.4: a signed JWT naming the subject and, if known, the
-    session."""
+def logout_token(client, user: SessionUser) -> str:
+    """OIDC Back-Channel Logout §2.4: a signed JWT naming the session and the subject."""
     svc = services()
     now = int(time.time())
     claims = {"iss": svc.settings.server.issuer, "aud": client.client_id, "iat": now,
-              "exp": now + 120, "jti": secrets.token_urlsafe(16), "sub": account.id,
-              "events": {BACKCHANNEL_EVENT: {}}}
-    if sid:
-        claims["sid"] = public_sid(sid)
+              "exp": now + 120, "jti": secrets.token_urlsafe(16), "sub": user.account.id,
+              "sid": public_sid(user.sid), "events": {BACKCHANNEL_EVENT: {}}}
     alg = client.id_token_alg
     header = {"alg": alg, "typ": "logout+jwt", "kid": svc.keys.signing_kid(alg)}
     return jwt.encode(header, claims, svc.keys.signing_keys(alg))
@@ -121,17 +114,13 @@ def notify_backchannel(user: SessionUser, except_client: str | None = None) -> N
         client = server.query_client(client_id)
         if client is None or not client.backchannel_logout_uri or client_id == except_client:
             continue
-        _post_logout(client, logout_token(client, user.account, user.sid))
-
-
-def _post_logout(client: Client, token: str) -> None:
-    """POST a logout token; a relying party that is down is logged, never the citizen's error."""
-    try:
-        response = requests.post(client.backchannel_logout_uri, data={"logout_token": token},
-                                 timeout=BACKCHANNEL_TIMEOUT)
-        if response.status_code >= 400:
-            log.warning("back-channel logout refused", extra={"client_id": client.client_id,
-                                                              "status": response.status_code})
-    except requests.RequestException as exc:
-        log.warning("back-channel logout failed", extra={"client_id": client.client_id,
-                                                         "error": type(exc).__name__})
+        try:
+            response = requests.post(client.backchannel_logout_uri,
+                                     data={"logout_token": logout_token(client, user)},
+                                     timeout=BACKCHANNEL_TIMEOUT)
+            if response.status_code >= 400:
+                log.warning("back-channel logout refused", extra={"client_id": client_id,
+                                                                  "status": response.status_code})
+        except requests.RequestException as exc:
+            log.warning("back-channel logout failed", extra={"client_id": client_id,
+                                                             "error": type(exc).__name__})

@@ -307,6 +307,18 @@ def test_mobile_change_with_an_expired_code(client, app):
     assert account_of(app, MARYAM["national_code"]).mobile == "+989350000002"
 
 
+def test_a_pending_mobile_change_can_be_cancelled(client, app):
+    account_login(client, app, MARYAM)
+    post(client, "/account/mobile", "/account/profile", {"mobile": "09410000002"})
+    code = outbox_codes(app, "09410000002")[-1]
+    assert post(client, "/account/mobile/cancel", "/account/profile").status_code == 302
+    page = text(client.get("/account/profile"))
+    assert "تایید شماره جدید" not in page and "تغییر شماره تلفن همراه" in page
+    late = post(client, "/account/mobile/confirm", "/account/profile", {"code": code})
+    assert late.status_code == 422
+    assert account_of(app, MARYAM["national_code"]).mobile == "+989350000002"
+
+
 # --- personal e-mail -------------------------------------------------------------------------
 
 def test_personal_email_verified_by_code_then_released_in_claims(client, app):
@@ -508,3 +520,18 @@ def test_history_lists_logins_newest_first_in_jalali_and_pages(client, app):
     assert "ورود موفق" in second and 'rel="prev"' in second
     for odd in ("abc", "-1", "۲۲", "999"):
         assert client.get(f"/account/history?page={odd}").status_code == 200
+
+
+def test_demo_outbox_page_shows_the_test_emails(settings):
+    from idp import create_app
+
+    settings.server.demo = True
+    app = create_app(settings)
+    client = app.test_client()
+    try:
+        account_login(client, app, DEMO)
+        post(client, "/account/email", "/account/profile", {"email": "ali@example.ir"})
+        page = text(client.get("/dev/outbox"))
+        assert "ali@example.ir" in page and mail_outbox(app)[-1]["code"] in page
+    finally:
+        app.extensions["idp"].db.engine.dispose()
