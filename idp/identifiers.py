@@ -9,8 +9,6 @@ matches ``[0-9]`` only. Each ``normalize_*`` function returns the canonical form
 import re
 import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
-
 # Persian ۰-۹ (U+06F0…) and Arabic-Indic ٠-٩ (U+0660…) to ASCII.
 _DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 _DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
@@ -140,6 +138,9 @@ def normalize_name(text: str) -> str:
 def normalize_email(text: str) -> str | None:
     """An e-mail address as ``email-validator`` normalises it (domain lower-cased, IDNA), or
     None. Only the syntax is checked: whether it receives mail is what verification proves."""
+    # Imported here: its quarter-second import is paid only where an address is typed.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         address = validate_email(text.strip(), check_deliverability=False).normalized
     except EmailNotValidError:
