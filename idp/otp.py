@@ -121,9 +121,11 @@ def check_code(key: str, receiver: str, code: str) -> tuple[Check, str | None]:
     """
     svc = services()
     settings = svc.settings.otp
-    # Every comparison counts, so the attempts are counted with the read (one round trip).
+    # Every comparison counts, so the attempts are counted with the read (one round trip). The
+    # count outlives any code (each new code starts it again), so waiting never buys more tries.
+    longest = max(settings.lifetime_seconds, svc.settings.email.verification_lifetime_seconds)
     stored, attempts = svc.store.batch().get(f"otp:{key}").incr(
-        f"otp-attempts:{key}", settings.lifetime_seconds).execute()
+        f"otp-attempts:{key}", longest).execute()
     if stored is None or stored["mobile"] != receiver:
         return Check.EXPIRED, None
     if attempts > settings.max_attempts:
