@@ -45,7 +45,7 @@ from idp.otp import (
     sends_for,
     withdraw,
 )
-from idp.ratelimit import counted_when, mark_deducted, per_ip, per_key
+from idp.ratelimit import counted_when, deduct, per_ip, per_key
 from idp.registries import RegistryUnavailable
 from idp.services import services
 
@@ -159,7 +159,7 @@ def otp(journey: Journey):
         return _render(journey, form, status=form_status(form))
     result, method = check_code(journey.id, journey.mobile, form.code)
     if result in (Check.WRONG, Check.EXHAUSTED):
-        mark_deducted("otp_wrong_code")
+        deduct("otp_wrong_code")
     if result is not Check.OK:
         # Shown on the account page of the mobile's owner, if there is one (issue 12).
         owner = services().db.session.scalars(select(Account.id).where(

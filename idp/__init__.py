@@ -25,7 +25,7 @@ from idp.migrations import upgrade
 from idp.oidc import build_server
 from idp.oidc.views import bp as oidc_bp
 from idp.oidc.views import discovery_document
-from idp.ratelimit import limiter
+from idp.ratelimit import STORAGE_OPTIONS, limiter
 from idp.registration import sync_config_clients
 from idp.registries import build_registries
 from idp.services import Services
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_ENABLED=settings.ratelimit.enabled,
         RATELIMIT_STORAGE_URI=settings.redis.url or "memory://",
         RATELIMIT_KEY_PREFIX="idp-limit",
+        RATELIMIT_STORAGE_OPTIONS=STORAGE_OPTIONS,
     )
     if settings.server.proxy_count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.server.proxy_count,

@@ -1,6 +1,7 @@
 """The ``idp`` command: serve, demo, database, keys and clients."""
 
 import json
+import secrets
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -8,17 +9,13 @@ from urllib.parse import urlsplit
 import click
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from clients.municipal import create_app as create_municipal
-from idp import create_app, production
+from clients.demo import DEMO_APPS
+from idp import create_app, production, startup
 from idp.db import Database
 from idp.keys import KeyRing
 from idp.migrations import upgrade
 from idp.registration import list_clients, register_client, remove_client
-from idp.settings import Settings, load_settings
-
-DEMO_CLIENT_ID = "municipal-demo"
-# Only for the demo relying party on a developer's machine; never used by `idp serve`.
-DEMO_CLIENT_SECRET = "municipal-demo-secret"
+from idp.settings import ConfigurationError, Settings, load_settings
 
 
 class Context:
@@ -38,7 +35,17 @@ class Context:
         return KeyRing.from_settings(self.settings())
 
 
-@click.group()
+class Commands(click.Group):
+    """The ``idp`` group: a configuration that cannot work ends any command with one line."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as error:
+            startup.refuse(error)
+
+
+@click.group(cls=Commands)
 @click.option("--config", envvar="IDP_CONFIG", type=click.Path(dir_okay=False),
               help="TOML settings file (default: $IDP_CONFIG, else built-in defaults).")
 @click.pass_context
@@ -97,45 +104,55 @@ def _serve_production(settings: Settings, host: str, port: int, workers: int) ->
     if workers > 1 and not settings.redis.url:
         raise click.ClickException("--workers above 1 needs a [redis] url: the in-process "
                                    "store is one process's own.")
-    # Migrate and create the keys once, before the workers start.
-    settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
+    # Check and migrate, and create the keys, once, before the workers start: a configuration
+    # that cannot work is told here, not by every worker granian would start again and again.
+    startup.check(settings)
     KeyRing.from_settings(settings).ensure()
     click.echo(f"provider: {settings.server.issuer} ({workers} worker"
                f"{'s' if workers > 1 else ''})")
     production.serve(settings, host, port, workers)
 
 
+def _demo_app_ports(command):
+    """One ``--NAME-port`` option per demo relying party (the table in clients/demo.py)."""
+    for app in reversed(DEMO_APPS):
+        command = click.option(f"--{app.port_option}", f"port_{app.name}", type=int,
+                               default=app.default_port, show_default=True,
+                               help=f"Port of the {app.name} relying party.")(command)
+    return command
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--client-port", default=5001, show_default=True, type=int)
+@_demo_app_ports
 @click.pass_obj
-def demo(obj: Context, host: str, port: int, client_port: int) -> None:
-    """Run the provider and the demo municipal relying party on embedded defaults."""
+def demo(obj: Context, host: str, port: int, **app_ports: int) -> None:
+    """Run the provider and every demo relying party on embedded defaults."""
     settings = obj.settings()
     settings.server.demo = True
     settings.server.issuer = f"http://{host}:{port}"
-    client_url = f"http://{host}:{client_port}"
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    urls = {app.name: f"http://{host}:{app_ports[f'port_{app.name}']}" for app in DEMO_APPS}
+    # A fresh secret each run: the registration below is updated to match it.
+    secrets_ = {app.name: secrets.token_urlsafe(24) for app in DEMO_APPS}
+    names = {app.name for app in DEMO_APPS}
     settings.clients = [entry for entry in settings.clients
-                        if entry.get("client_id") != DEMO_CLIENT_ID]
-    settings.clients.append({
-        "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
-        "name": "حساب شهروندی شهرداری (نمونه)", "redirect_uris": [f"{client_url}/callback"],
-        "post_logout_redirect_uris": [f"{client_url}/"],
-        "scope": "openid profile phone address national_id offline_access"})
-    provider = create_app(settings)
-    municipal = create_municipal(settings.server.issuer, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
-                                 client_url)
-    _run(provider, host, port)
-    thread = _run(municipal, host, client_port)
-    click.echo(
-        f"سامانه نمونه شهرداری / demo relying party:  {client_url}/\n"
-        f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}/dev/outbox\n"
-        "شهروند نمونه / demo citizen: کد ملی 0499370899، تاریخ تولد 1360/01/01، "
-        "موبایل 09120000001\n"
-        "(captcha: read it from the image; stop with Ctrl+C)")
-    thread.join()
+                        if entry.get("client_id") not in names]
+    settings.clients += [app.registration(urls[app.name], secrets_[app.name])
+                         for app in DEMO_APPS]
+    _run(create_app(settings), host, port)
+    threads = [_run(app.create(settings.server.issuer, secrets_[app.name], urls[app.name],
+                               f"sqlite:///{settings.instance_dir / (app.name + '.sqlite')}"),
+                    host, app_ports[f"port_{app.name}"])
+               for app in DEMO_APPS]
+    click.echo(f"پنجره ملی / provider: {settings.server.issuer}/")
+    for app in DEMO_APPS:
+        click.echo(f"{app.title} / {app.name}: {urls[app.name]}/ — log in as {app.log_in_as}")
+    click.echo(f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}"
+               "/dev/outbox\n(captcha: read it from the image; stop with Ctrl+C)")
+    for thread in threads:
+        thread.join()
 
 
 @main.group()
@@ -146,8 +163,11 @@ def db() -> None:
 @db.command("upgrade")
 @click.pass_obj
 def db_upgrade(obj: Context) -> None:
-    """Apply every migration (a no-op on an up-to-date database)."""
-    obj.database()
+    """Apply every migration (a no-op on an up-to-date database).
+
+    The whole configuration is checked first: one that could not serve is not migrated for.
+    """
+    startup.check(obj.settings())
     click.echo("database is up to date")
 
 

@@ -26,8 +26,12 @@ SQLITE_PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL",
                   "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=30000",
                   "PRAGMA temp_store=MEMORY")
 # The production pool: one connection per thread serving requests in a worker, a few spare.
+# A server that does not answer is an outage in seconds (a 503 page), not after the kernel's
+# minutes of SYN retries, past the worker's time-out; nor does a request wait for a free
+# connection longer than that.
+POSTGRES_CONNECT = {"connect_timeout": 5}
 POSTGRES_POOL = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 1800,
-                 "pool_pre_ping": True}
+                 "pool_pre_ping": True, "pool_timeout": 10, "connect_args": POSTGRES_CONNECT}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -72,7 +72,11 @@ def readyz():
     except Exception:
         checks["database"] = False
     ready = all(checks.values())
-    return jsonify(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503
+    # Reported, not counted: a registry down is down for every instance alike, and taking them
+    # all out of the load balancer would stop the logins that need no registry as well.
+    registries = svc.registries.breaker_states()
+    return jsonify(status="ready" if ready else "unavailable", checks=checks,
+                   registries=registries), 200 if ready else 503
 
 
 @bp.route("/metrics")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from idp.models import Client
 from idp.models.client import AUTH_METHODS, hash_secret
 from idp.scopes import SUPPORTED_SCOPES
+from idp.settings import ConfigurationError
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
@@ -107,23 +108,38 @@ def sync_config_clients(session: Session, entries: list[dict]) -> None:
                     raise
 
 
-def _sync_one(session: Session, entry: dict) -> None:
-    public = bool(entry.get("public", False))
-    fields = _validated(
-        name=entry.get("name", ""), redirect_uris=entry.get("redirect_uris", []), public=public,
-        scope=entry.get("scope"),
-        post_logout_redirect_uris=entry.get("post_logout_redirect_uris", []),
-        backchannel_logout_uri=entry.get("backchannel_logout_uri"),
-        auth_method=entry.get("auth_method"), id_token_alg=entry.get("id_token_alg", "RS256"),
-        jwks=entry.get("jwks"), jwks_uri=entry.get("jwks_uri"),
-        resources=entry.get("resources", []))
+def check_config_clients(entries: list[dict]) -> None:
+    """Refuse a ``[[clients]]`` table that would not register, before anything is written."""
+    for entry in entries:
+        _config_client(entry)
+
+
+def _config_client(entry: dict) -> tuple[str, str | None, bool, dict]:
+    """A ``[[clients]]`` table checked: its id, secret, whether it needs one, its fields."""
     client_id = entry.get("client_id")
-    if not client_id:
-        raise ValueError("a [[clients]] table needs client_id")
-    secret = entry.get("client_secret")
-    needs_secret = fields["auth_method"] in {"client_secret_basic", "client_secret_post"}
-    if needs_secret and not secret:
-        raise ValueError(f"client {client_id!r}: a confidential client needs client_secret")
+    try:
+        if not client_id:
+            raise ValueError("a [[clients]] table needs client_id")
+        fields = _validated(
+            name=entry.get("name", ""), redirect_uris=entry.get("redirect_uris", []),
+            public=bool(entry.get("public", False)), scope=entry.get("scope"),
+            post_logout_redirect_uris=entry.get("post_logout_redirect_uris", []),
+            backchannel_logout_uri=entry.get("backchannel_logout_uri"),
+            auth_method=entry.get("auth_method"),
+            id_token_alg=entry.get("id_token_alg", "RS256"),
+            jwks=entry.get("jwks"), jwks_uri=entry.get("jwks_uri"),
+            resources=entry.get("resources", []))
+        secret = entry.get("client_secret")
+        needs_secret = fields["auth_method"] in {"client_secret_basic", "client_secret_post"}
+        if needs_secret and not secret:
+            raise ValueError("a confidential client needs client_secret")
+    except ValueError as exc:
+        raise ConfigurationError(f"[[clients]] {client_id or '(no client_id)'}: {exc}") from None
+    return client_id, secret, needs_secret, fields
+
+
+def _sync_one(session: Session, entry: dict) -> None:
+    client_id, secret, needs_secret, fields = _config_client(entry)
     client = session.get(Client, client_id)
     if client is None:
         client = Client(client_id=client_id)

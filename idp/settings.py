@@ -15,6 +15,17 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_SANDBOX = PACKAGE_DIR / "registries" / "sandbox_demo.toml"
+# The keys a ``[[clients]]`` table may have (idp.registration reads them).
+CLIENT_KEYS = frozenset({
+    "client_id", "client_secret", "name", "redirect_uris", "post_logout_redirect_uris",
+    "backchannel_logout_uri", "scope", "public", "first_party", "auth_method", "id_token_alg",
+    "jwks", "jwks_uri", "resources"})
+
+
+class ConfigurationError(ValueError):
+    """The provider cannot start as configured: a wrong setting, or one naming something that
+    is missing or unreachable. Its message is one line that says which and why; the entry
+    points print it instead of a traceback (idp.startup)."""
 
 
 @dataclass
@@ -58,11 +69,21 @@ class TokenSettings:
 @dataclass
 class SmsSettings:
     backend: str = "outbox"
+    # A second gateway, used when the first one fails or is down (empty: none).
+    fallback: str = ""
     outbox_path: str = "instance/outbox.jsonl"
     kavenegar_api_key: str = ""
     kavenegar_base_url: str = "https://api.kavenegar.com"
     kavenegar_template: str = "login"
+    smsir_api_key: str = ""
+    smsir_base_url: str = "https://api.sms.ir"
+    smsir_template_id: int = 0
+    smsir_code_parameter: str = "CODE"
+    smsir_line_number: str = ""
     timeout_seconds: float = 5.0
+    # Failed sends in a row after which a gateway is skipped, and for how long (with a fallback).
+    breaker_failures: int = 3
+    breaker_seconds: float = 60.0
 
 
 @dataclass
@@ -137,6 +158,12 @@ class RegistrySettings:
     http_base_url: str = ""
     http_token: str = ""
     http_timeout_seconds: float = 5.0
+    # Lookups tried again after a refused connection or a 5xx, within the deadline above.
+    http_retries: int = 2
+    # Failed lookups in a row that open a registry's circuit breaker, and how long it stays open
+    # (lookups then fail at once, without waiting for a dead registry).
+    http_breaker_failures: int = 5
+    http_breaker_seconds: float = 30.0
 
 
 @dataclass
@@ -187,16 +214,42 @@ def _coerce(value: object, kind: type, name: str) -> object:
             return True
         if text in {"0", "false", "no", "off"}:
             return False
-        raise ValueError(f"{name}: expected a boolean, got {value!r}")
+        raise ConfigurationError(f"{name}: expected a boolean, got {value!r}")
     if typing.get_origin(kind) is list:
         # A TOML array, or a comma-separated environment value.
         items = value if isinstance(value, list) else str(value).split(",")
         return [str(item).strip() for item in items if str(item).strip()]
     if kind in (int, float):
         if isinstance(value, bool):
-            raise ValueError(f"{name}: expected a number, got {value!r}")
-        return kind(value)
+            raise ConfigurationError(f"{name}: expected a number, got {value!r}")
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name}: expected a number, got {value!r}") from None
     return str(value)
+
+
+def _read(config_file: Path) -> dict:
+    try:
+        return tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"config file {config_file}: {exc.strerror}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"config file {config_file}: not valid TOML ({exc})") from None
+
+
+def _clients(data: dict) -> list[dict]:
+    """The ``[[clients]]`` tables, each with only known keys (a misspelt key would otherwise be
+    silently ignored: ``frist_party = true`` registering a client that asks for consent)."""
+    clients = data.get("clients", [])
+    if not isinstance(clients, list) or not all(isinstance(c, dict) for c in clients):
+        raise ConfigurationError("clients: use [[clients]] tables")
+    for number, client in enumerate(clients, start=1):
+        unknown = set(client) - CLIENT_KEYS
+        if unknown:
+            name = client.get("client_id") or f"#{number}"
+            raise ConfigurationError(f"[[clients]] {name}: unknown keys {sorted(unknown)}")
+    return list(clients)
 
 
 def load_settings(path: str | os.PathLike | None = None,
@@ -208,20 +261,26 @@ def load_settings(path: str | os.PathLike | None = None,
     base_dir = Path.cwd()
     if path:
         config_file = Path(path).resolve()
-        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        data = _read(config_file)
         base_dir = config_file.parent
 
     settings = Settings(base_dir=base_dir)
     hints = typing.get_type_hints(Settings)
+    sections = {f.name for f in dataclasses.fields(Settings)} - {"base_dir"}
+    unknown_sections = set(data) - sections
+    if unknown_sections:
+        raise ConfigurationError(f"unknown sections {sorted(unknown_sections)}")
     for section_field in dataclasses.fields(Settings):
         name = section_field.name
         if name in {"clients", "base_dir"}:
             continue
         section = getattr(settings, name)
         given = data.get(name, {})
+        if not isinstance(given, dict):
+            raise ConfigurationError(f"{name}: use a [{name}] table")
         unknown = set(given) - {f.name for f in dataclasses.fields(section)}
         if unknown:
-            raise ValueError(f"[{name}]: unknown keys {sorted(unknown)}")
+            raise ConfigurationError(f"[{name}]: unknown keys {sorted(unknown)}")
         section_hints = typing.get_type_hints(hints[name])
         for key_field in dataclasses.fields(section):
             key = key_field.name
@@ -229,6 +288,6 @@ def load_settings(path: str | os.PathLike | None = None,
             raw = environ.get(env_name, given.get(key))
             if raw is not None:
                 setattr(section, key, _coerce(raw, section_hints[key], f"{name}.{key}"))
-    settings.clients = list(data.get("clients", []))
+    settings.clients = _clients(data)
     return settings
 

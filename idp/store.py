@@ -10,6 +10,9 @@ from typing import Any
 
 import redis
 
+# Every Redis call gives up within these: an outage is a quick "try again later", not a hang.
+REDIS_TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
+
 
 class StoreUnavailable(Exception):
     """Redis could not be reached; callers show a 'try again later' page."""
@@ -29,8 +32,7 @@ class Store:
             import fakeredis
 
             return cls(fakeredis.FakeRedis())
-        return cls(redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
-                                        health_check_interval=30))
+        return cls(redis.Redis.from_url(url, health_check_interval=30, **REDIS_TIMEOUTS))
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -5,6 +5,7 @@ werkzeug's threaded server in a daemon thread, so a browser or a foreign client 
 them exactly as it would to a deployment.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -153,3 +155,109 @@ def answer_json(handler, status: int, body: object, delay: float = 0.0) -> None:
         handler.wfile.write(payload)
     except OSError:
         pass  # the client gave up (the timeout tests)
+
+
+def answer_slowly(handler, status: int, body: object, every: float,
+                  headers_too: bool = False) -> None:
+    """Answer with JSON a byte at a time, one each ``every`` seconds: each read of the client
+    gets something well within any time-out, the whole answer takes ages (the "trickle").
+    With ``headers_too`` the status line and headers trickle as well; else only the body."""
+    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+    head = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n").encode()
+    try:
+        if not headers_too:
+            handler.wfile.write(head)
+            handler.wfile.flush()
+            head = b""
+        for index in range(len(head + payload)):
+            handler.wfile.write((head + payload)[index:index + 1])
+            handler.wfile.flush()
+            time.sleep(every)
+    except OSError:
+        pass  # the client gave up, as it should
+    handler.close_connection = True
+
+
+class TcpProxy:
+    """A TCP forwarder in front of a real service (PostgreSQL, Redis) that a test takes down and
+    brings back, so an outage is simulated without stopping the machine's shared servers.
+
+    ``down()`` closes every open connection and refuses new ones, as a stopped server does;
+    ``up()`` listens again on the same port, as a restarted one does.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._listener: socket.socket | None = None
+        self.up()
+
+    def up(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would not stop it.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        with self._lock:
+            open_sockets, self._sockets = self._sockets, set()
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def url(self, url: str) -> str:
+        """``url`` (a SQLAlchemy or Redis URL) with its host and port replaced by this proxy's."""
+        parts = urlsplit(url)
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = (f"{userinfo}@" if userinfo else "") + f"127.0.0.1:{self.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                downstream, _ = listener.accept()
+            except OSError:
+                return  # taken down
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                downstream.close()
+                continue
+            with self._lock:
+                self._sockets.update((downstream, upstream))
+            for source, sink in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextmanager
+def proxied(url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """A :class:`TcpProxy` in front of the server of ``url``, and ``url`` through it."""
+    parts = urlsplit(url)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 0)
+    try:
+        yield proxy, proxy.url(url)
+    finally:
+        proxy.down()

@@ -1,33 +1,8 @@
-"""Run the municipal demo app: ``python -m clients.municipal --client-secret ...``.
+"""Run the municipal demo app: ``python -m clients.municipal --client-secret ...``
+(options in clients/common/cli.py; each also from ``MUNICIPAL_*`` in the environment)."""
 
-Every option can also come from the environment (``MUNICIPAL_ISSUER`` and so on), so that the
-secret need not appear in a process list.
-"""
-
-import argparse
-import os
-
+from clients.common.cli import run
 from clients.municipal.app import create_app
 
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="سامانه حساب شهروندی شهرداری (demo RP)")
-    parser.add_argument("--issuer", default=os.environ.get("MUNICIPAL_ISSUER",
-                                                           "http://127.0.0.1:5000"))
-    parser.add_argument("--client-id", default=os.environ.get("MUNICIPAL_CLIENT_ID",
-                                                              "municipal"))
-    parser.add_argument("--client-secret", default=os.environ.get("MUNICIPAL_CLIENT_SECRET"))
-    parser.add_argument("--host", default=os.environ.get("MUNICIPAL_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("MUNICIPAL_PORT",
-                                                                       "5001")))
-    parser.add_argument("--base-url", default=os.environ.get("MUNICIPAL_BASE_URL"))
-    args = parser.parse_args()
-    if not args.client_secret:
-        parser.error("--client-secret (or MUNICIPAL_CLIENT_SECRET) is required")
-    base_url = args.base_url or f"http://{args.host}:{args.port}"
-    app = create_app(args.issuer, args.client_id, args.client_secret, base_url)
-    app.run(host=args.host, port=args.port)
-
-
 if __name__ == "__main__":
-    main()
+    run(create_app, "municipal", "سامانه حساب شهروندی شهرداری (demo RP)", 5001)

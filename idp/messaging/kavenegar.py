@@ -11,8 +11,10 @@ from urllib.parse import quote
 
 import requests
 
+from idp import outbound
 from idp.identifiers import mobile_local
 from idp.messaging.base import MessagingUnavailable
+from idp.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
 _URLLIB3_LOG = logging.getLogger("urllib3.connectionpool")
@@ -41,12 +43,13 @@ class KavenegarSms:
     def __init__(self, api_key: str, base_url: str, template: str, timeout: float,
                  session: requests.Session | None = None) -> None:
         if not api_key:
-            raise ValueError("sms: kavenegar_api_key is required for the kavenegar backend")
+            raise ConfigurationError("sms: kavenegar_api_key is required for the kavenegar backend")
         self.url_key = quote(api_key, safe="")
         self.base_url = base_url.rstrip("/")
         self.template = template
         self.timeout = timeout
-        self.session = session or requests.Session()
+        # ``timeout`` is each send's total deadline (idp.outbound).
+        self.session = session or outbound.session()
         _mask_in_urllib3_log(self.url_key)
 
     def send(self, to: str, text: str, *, code: str | None, purpose: str) -> None:

@@ -6,6 +6,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from idp import outbound
 from idp.messaging.base import MessagingUnavailable
 
 log = logging.getLogger(__name__)
@@ -34,19 +35,40 @@ class SmtpMailer:
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
         message.set_content(text)
-        try:
-            with self._connect() as smtp:
-                if self.use_tls and self.port != IMPLICIT_TLS_PORT:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self.password)
-                smtp.send_message(message)
-        except (smtplib.SMTPException, OSError) as exc:
-            log.warning("smtp delivery failed: %s", type(exc).__name__)
-            raise MessagingUnavailable(f"smtp failed: {type(exc).__name__}") from None
+        # ``timeout`` bounds the whole delivery, not each read (idp.outbound).
+        with outbound.watchdog(self.timeout) as watch:
+            try:
+                with self._connect(watch) as smtp:
+                    if self.use_tls and self.port != IMPLICIT_TLS_PORT:
+                        smtp.starttls(context=ssl.create_default_context())
+                        watch.guard(smtp.sock)
+                    if self.username:
+                        smtp.login(self.username, self.password)
+                    smtp.send_message(message)
+            except (smtplib.SMTPException, OSError) as exc:
+                reason = "DeadlineExceeded" if watch.fired else type(exc).__name__
+                log.warning("smtp delivery failed: %s", reason)
+                raise MessagingUnavailable(f"smtp failed: {reason}") from None
 
-    def _connect(self) -> smtplib.SMTP:
-        if self.use_tls and self.port == IMPLICIT_TLS_PORT:
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                    context=ssl.create_default_context())
-        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+    def _connect(self, watch: outbound.Watchdog) -> smtplib.SMTP:
+        implicit = self.use_tls and self.port == IMPLICIT_TLS_PORT
+        smtp = _GuardedSmtpSsl(context=ssl.create_default_context(), timeout=self.timeout) \
+            if implicit else _GuardedSmtp(timeout=self.timeout)
+        smtp.watch = watch
+        smtp.connect(self.host, self.port)
+        return smtp
+
+
+class _GuardedSmtp(smtplib.SMTP):
+    """Its socket is guarded by a watchdog from the moment it connects (the greeting too)."""
+
+    watch: outbound.Watchdog
+
+    def _get_socket(self, host, port, timeout):
+        sock = super()._get_socket(host, port, timeout)
+        self.watch.guard(sock)
+        return sock
+
+
+class _GuardedSmtpSsl(_GuardedSmtp, smtplib.SMTP_SSL):
+    pass

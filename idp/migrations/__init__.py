@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
-from idp.db import protect_sqlite_file
+from idp.db import POSTGRES_CONNECT, protect_sqlite_file
+from idp.settings import ConfigurationError
 
 HERE = Path(__file__).resolve().parent
 LOCK_ID = 0x1DB0  # an arbitrary constant shared by every worker of this provider
@@ -51,7 +53,7 @@ def _upgrade_lock(database_url: str):
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
         return
-    engine = create_engine(database_url)
+    engine = _engine(database_url)
     with engine.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": LOCK_ID})
         try:
@@ -62,9 +64,23 @@ def _upgrade_lock(database_url: str):
 
 
 def upgrade(database_url: str) -> None:
-    """Bring the database to the newest schema (a no-op when it already is)."""
-    protect_sqlite_file(database_url)
-    if _current_revisions(database_url) == head_revisions():
+    """Bring the database to the newest schema (a no-op when it already is).
+
+    The first thing every start does with the database: one that cannot be reached (or a URL
+    that names none) is a :class:`ConfigurationError`, told in one line.
+    """
+    try:
+        protect_sqlite_file(database_url)
+        current = _current_revisions(database_url)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigurationError(f"[database] url: {exc}") from None
+    except OSError as exc:
+        raise ConfigurationError(f"database file {exc.filename}: {exc.strerror}") from None
+    except (OperationalError, InterfaceError) as exc:
+        where = make_url(database_url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise ConfigurationError(f"database {where} cannot be reached: {reason}") from None
+    if current == head_revisions():
         return
     from alembic import command
 
@@ -95,9 +111,16 @@ def head_revisions() -> frozenset[str]:
     return frozenset(revisions - followed)
 
 
+def _engine(database_url: str):
+    """An engine for one check or lock, giving up on a server that does not answer."""
+    if make_url(database_url).get_backend_name() == "postgresql":
+        return create_engine(database_url, connect_args=POSTGRES_CONNECT)
+    return create_engine(database_url)
+
+
 def _current_revisions(database_url: str) -> frozenset[str] | None:
     """The revisions the database is at (None when it has no Alembic table yet)."""
-    engine = create_engine(database_url)
+    engine = _engine(database_url)
     try:
         with engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):

@@ -7,6 +7,7 @@ ends the provider session and tells the session's other relying parties.
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import requests
@@ -14,6 +15,7 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask_login import current_user, logout_user
 from joserfc import jwt
 
+from idp import outbound
 from idp.audit import record
 from idp.oidc.hints import decode_id_token_hint, names_session
 from idp.services import services
@@ -21,7 +23,10 @@ from idp.sessions import SessionUser, end_session, public_sid, save_clients
 
 log = logging.getLogger(__name__)
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+# The deadline of each post, which go out together: the whole notification ends within it.
 BACKCHANNEL_TIMEOUT = 3.0
+BACKCHANNEL_PARALLEL = 8
+_http = outbound.session()
 
 
 class EndSessionEndpoint(_EndSessionEndpoint):
@@ -108,19 +113,33 @@ def logout_token(client, user: SessionUser) -> str:
 
 
 def notify_backchannel(user: SessionUser, except_client: str | None = None) -> None:
-    """POST a logout token to each other relying party of the session that asked for one."""
+    """POST a logout token to each other relying party of the session that asked for one.
+
+    The posts go out together and all end within :data:`BACKCHANNEL_TIMEOUT` (idp.outbound):
+    one slow relying party neither delays the others nor holds the citizen's logout.
+    """
     server = services().oauth_server
+    posts = []
     for client_id in user.clients:
         client = server.query_client(client_id)
         if client is None or not client.backchannel_logout_uri or client_id == except_client:
             continue
-        try:
-            response = requests.post(client.backchannel_logout_uri,
-                                     data={"logout_token": logout_token(client, user)},
-                                     timeout=BACKCHANNEL_TIMEOUT)
-            if response.status_code >= 400:
-                log.warning("back-channel logout refused", extra={"client_id": client_id,
-                                                                  "status": response.status_code})
-        except requests.RequestException as exc:
-            log.warning("back-channel logout failed", extra={"client_id": client_id,
-                                                             "error": type(exc).__name__})
+        posts.append((client_id, client.backchannel_logout_uri, logout_token(client, user)))
+    if not posts:
+        return
+    with ThreadPoolExecutor(max_workers=min(len(posts), BACKCHANNEL_PARALLEL)) as pool:
+        for (client_id, _uri, _token), outcome in zip(posts, pool.map(_post, posts),
+                                                      strict=True):
+            if outcome is not None:
+                log.warning("back-channel logout failed", extra={"client_id": client_id,
+                                                                 "error": outcome})
+
+
+def _post(post: tuple[str, str, str]) -> str | None:
+    """One logout token posted; None when the relying party took it, else why not."""
+    _client_id, uri, token = post
+    try:
+        response = _http.post(uri, data={"logout_token": token}, timeout=BACKCHANNEL_TIMEOUT)
+    except requests.RequestException as exc:
+        return type(exc).__name__
+    return f"HTTP {response.status_code}" if response.status_code >= 400 else None

@@ -11,6 +11,7 @@ from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from idp import outbound
 from idp.models import Grant
 from idp.oidc.claims import user_claims
 from idp.oidc.grants import AuthenticatedUser
@@ -35,9 +36,13 @@ class UserInfoEndpoint(_UserInfoEndpoint):
                            allowed_scopes=user.allowed_scopes, locale=user.locale)
 
 
+_http = outbound.session()
+
+
 @lru_cache(maxsize=256)
 def _remote_jwks(uri: str) -> dict:
-    response = requests.get(uri, timeout=5)
+    # A deadline for the whole fetch, not per read (idp.outbound).
+    response = _http.get(uri, timeout=5)
     response.raise_for_status()
     return response.json()
 

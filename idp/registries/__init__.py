@@ -14,7 +14,7 @@ from idp.registries.base import (
 )
 from idp.registries.http import http_registries
 from idp.registries.sandbox import load_sandbox
-from idp.settings import DEMO_SANDBOX, RegistrySettings
+from idp.settings import DEMO_SANDBOX, ConfigurationError, RegistrySettings
 
 __all__ = [
     "CivilRegistry",
@@ -38,5 +38,9 @@ def build_registries(registries: RegistrySettings, base_dir: Path) -> Registries
         return load_sandbox(path)
     if registries.backend == "http":
         return http_registries(registries.http_base_url, registries.http_token,
-                               registries.http_timeout_seconds)
-    raise ValueError(f"registries: unknown backend {registries.backend!r} (sandbox or http)")
+                               registries.http_timeout_seconds,
+                               retries=registries.http_retries,
+                               breaker_failures=registries.http_breaker_failures,
+                               breaker_seconds=registries.http_breaker_seconds)
+    raise ConfigurationError(
+        f"registries: unknown backend {registries.backend!r} (sandbox or http)")

@@ -79,3 +79,9 @@ class Registries:
     foreigners: ForeignersRegistry
     shahkar: MobileOwnership
     companies: CompanyRegistry
+
+    def breaker_states(self) -> dict[str, str]:
+        """Each registry's circuit breaker (closed, open, half-open), for those that have one
+        (the HTTP adapters; a sandbox file cannot be down)."""
+        return {name: adapter.breaker_state for name, adapter in vars(self).items()
+                if hasattr(adapter, "breaker_state")}

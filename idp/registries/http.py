@@ -20,65 +20,114 @@ are Gregorian ISO ``YYYY-MM-DD``. Codes in paths and queries are the normalised 
 ``GET {base}/companies/{national_id}``
     200 ``{"national_id", "name", "ceo_national_code"}``; 404 when unknown.
 
-Anything else (connection error, timeout, another status, a body that is not this JSON, an
-answer about someone else) raises :class:`RegistryUnavailable`. Log lines and exception
-messages name the registry and the failure class only: URLs carry national codes, so the
-original exception is not chained.
+Anything else (connection error, deadline passed, another status, a body that is not this JSON,
+an answer about someone else) raises :class:`RegistryUnavailable`, after retries and through
+each registry's circuit breaker (docs/registries.md). Log lines and exception messages name the
+registry and the failure class only: URLs carry national codes, so the original exception is
+not chained.
 """
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
 
-from idp import identifiers
+from idp import identifiers, outbound
 from idp.registries.base import Company, Person, Registries, RegistryUnavailable
+from idp.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _PERSON_TEXT = ("first_name", "last_name", "father_name")
+# Answers another attempt may not get again: the registry or a proxy in front of it failed.
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 
-class _Garbage(Exception):
+class _Garbage(outbound.Failed):
     """The registry answered, but not with the documented JSON."""
 
 
 class HttpClient:
-    """One pooled session for all four registries (base URL, bearer token, timeout)."""
+    """One pooled session for every registry (base URL, bearer token), and per registry one
+    :class:`~idp.outbound.OutsideService`: the lookup's deadline, its retries, its breaker.
+
+    An adapter added later (a new registry) gets all three by calling :meth:`get` with its name.
+    """
 
     def __init__(self, base_url: str, token: str, timeout: float,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, *, retries: int = 2,
+                 breaker_failures: int = 5, breaker_seconds: float = 30.0) -> None:
         if not base_url:
-            raise ValueError("registries: http_base_url is required for the http backend")
+            raise ConfigurationError("registries: http_base_url is required for the http backend")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = session or requests.Session()
+        # Each attempt's ``timeout`` is a total deadline, not a per-read time-out (idp.outbound).
+        self.session = session or outbound.session()
         self.session.headers.update({"Accept": "application/json"})
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
+        self._options = {"retries": retries, "breaker_failures": breaker_failures,
+                         "breaker_seconds": breaker_seconds}
+        self._services: dict[str, outbound.OutsideService] = {}
+        self._lock = threading.Lock()
 
-    def get(self, registry: str, path: str, params: dict[str, str]) -> dict[str, Any] | None:
-        """The JSON object of a 200 answer, or None for 404; anything else is unavailable."""
+    def service(self, registry: str) -> outbound.OutsideService:
+        """The registry's deadline, retries and breaker, made on its first use."""
+        with self._lock:
+            if registry not in self._services:
+                self._services[registry] = outbound.OutsideService(
+                    f"registry {registry}", self.timeout, **self._options)
+            return self._services[registry]
+
+    def breaker_state(self, registry: str) -> str:
+        return self.service(registry).breaker.state
+
+    def get(self, registry: str, path: str, params: dict[str, str],
+            read: Callable[[dict[str, Any]], T]) -> T | None:
+        """``read`` applied to the JSON object of a 200 answer, or None for 404.
+
+        A lookup is idempotent: a refused connection or a 5xx is tried again while its deadline
+        lasts. Anything else, and ``read`` finding the answer malformed (:class:`_Garbage`),
+        is unavailable at once; each failed lookup counts towards the registry's breaker.
+        """
+        def attempt(seconds: float) -> T | None:
+            return self._get_once(path, params, seconds, read)
+
         try:
-            response = self.session.get(self.base_url + path, params=params,
-                                        timeout=self.timeout)
-            if response.status_code == 404:
-                return None
-            if response.status_code != 200:
-                raise _Garbage(f"HTTP {response.status_code}")
+            return self.service(registry).call(attempt, idempotent=True)
+        except outbound.Failed as exc:
+            raise unavailable(registry, exc.reason) from None
+
+    def _get_once(self, path: str, params: dict[str, str], seconds: float,
+                  read: Callable[[dict[str, Any]], T]) -> T | None:
+        try:
+            response = self.session.get(self.base_url + path, params=params, timeout=seconds)
+        except requests.ConnectionError as exc:
+            raise outbound.Retryable(type(exc).__name__) from None
+        except requests.RequestException as exc:
+            raise outbound.Failed(type(exc).__name__) from None
+        if response.status_code == 404:
+            return None
+        if response.status_code in RETRY_STATUSES:
+            raise outbound.Retryable(f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise _Garbage(f"HTTP {response.status_code}")
+        try:
             body = response.json()
-            if not isinstance(body, dict):
-                raise _Garbage("not a JSON object")
-            return body
-        except (requests.RequestException, ValueError, _Garbage) as exc:
-            raise unavailable(registry, exc) from None
+        except ValueError as exc:
+            raise _Garbage(type(exc).__name__) from None
+        if not isinstance(body, dict):
+            raise _Garbage("not a JSON object")
+        return read(body)
 
 
-def unavailable(registry: str, exc: Exception) -> RegistryUnavailable:
-    """Log the failure (registry and error class only) and build the exception to raise."""
-    reason = str(exc) if isinstance(exc, _Garbage) else type(exc).__name__
+def unavailable(registry: str, reason: str) -> RegistryUnavailable:
+    """Log the failure (registry and failure class only) and build the exception to raise."""
     log.warning("registry unavailable: %s (%s)", registry, reason)
     return RegistryUnavailable(f"{registry} registry unavailable: {reason}")
 
@@ -117,34 +166,39 @@ def _person_fields(body: dict[str, Any], birth_date: date) -> dict[str, Any]:
                      "email": email}
 
 
-class HttpCivilRegistry:
-    name = "civil"
+class _HttpRegistry:
+    """What every registry adapter over HTTP shares: the client and its breaker's state."""
+
+    name: str
 
     def __init__(self, client: HttpClient) -> None:
         self.client = client
+
+    @property
+    def breaker_state(self) -> str:
+        return self.client.breaker_state(self.name)
+
+
+class HttpCivilRegistry(_HttpRegistry):
+    name = "civil"
 
     def find_person(self, national_code: str, birth_date: date) -> Person | None:
         code = identifiers.normalize_national_code(national_code)
         if code is None:
             return None
-        body = self.client.get(self.name, f"/civil/persons/{quote(code, safe='')}",
-                               {"birth_date": birth_date.isoformat()})
-        if body is None:
-            return None
-        try:
+
+        def read(body: dict[str, Any]) -> Person:
             if body.get("national_code") != code:
                 raise _Garbage("answer is about another national code")
             return Person(identity_type="iranian", national_code=code, fida_code=None,
                           nationality="IR", **_person_fields(body, birth_date))
-        except _Garbage as exc:
-            raise unavailable(self.name, exc) from None
+
+        return self.client.get(self.name, f"/civil/persons/{quote(code, safe='')}",
+                               {"birth_date": birth_date.isoformat()}, read)
 
 
-class HttpForeignersRegistry:
+class HttpForeignersRegistry(_HttpRegistry):
     name = "foreigners"
-
-    def __init__(self, client: HttpClient) -> None:
-        self.client = client
 
     def find_foreigner(self, fida_code: str, birth_date: date, id_type: str,
                        id_value: str) -> Person | None:
@@ -152,12 +206,8 @@ class HttpForeignersRegistry:
         value = identifiers.normalize_secondary_id(id_type, id_value)
         if code is None or value is None:
             return None
-        body = self.client.get(self.name, f"/foreigners/{quote(code, safe='')}",
-                               {"birth_date": birth_date.isoformat(), "id_type": id_type,
-                                "id_value": value})
-        if body is None:
-            return None
-        try:
+
+        def read(body: dict[str, Any]) -> Person:
             if body.get("fida_code") != code:
                 raise _Garbage("answer is about another FIDA code")
             nationality = _text(body, "nationality")
@@ -165,42 +215,42 @@ class HttpForeignersRegistry:
                 raise _Garbage("field nationality invalid")
             return Person(identity_type="foreign", national_code=None, fida_code=code,
                           nationality=nationality, **_person_fields(body, birth_date))
-        except _Garbage as exc:
-            raise unavailable(self.name, exc) from None
+
+        return self.client.get(self.name, f"/foreigners/{quote(code, safe='')}",
+                               {"birth_date": birth_date.isoformat(), "id_type": id_type,
+                                "id_value": value}, read)
 
 
-class HttpShahkar:
+class HttpShahkar(_HttpRegistry):
     name = "shahkar"
-
-    def __init__(self, client: HttpClient) -> None:
-        self.client = client
 
     def owns(self, mobile_e164: str, identity_type: str, code: str) -> bool:
         mobile = identifiers.normalize_mobile(mobile_e164)
         if mobile is None:
             return False
-        body = self.client.get(self.name, "/shahkar/match",
-                               {"mobile": mobile, "id_type": identity_type, "code": code})
-        match = body.get("match") if body is not None else None
-        if not isinstance(match, bool):
-            raise unavailable(self.name, _Garbage("field match missing"))
+
+        def read(body: dict[str, Any]) -> bool:
+            match = body.get("match")
+            if not isinstance(match, bool):
+                raise _Garbage("field match missing")
+            return match
+
+        match = self.client.get(self.name, "/shahkar/match",
+                                {"mobile": mobile, "id_type": identity_type, "code": code}, read)
+        if match is None:
+            raise unavailable(self.name, "HTTP 404")
         return match
 
 
-class HttpCompanyRegistry:
+class HttpCompanyRegistry(_HttpRegistry):
     name = "companies"
-
-    def __init__(self, client: HttpClient) -> None:
-        self.client = client
 
     def find_company(self, national_id: str) -> Company | None:
         company_id = identifiers.normalize_company_id(national_id)
         if company_id is None:
             return None
-        body = self.client.get(self.name, f"/companies/{quote(company_id, safe='')}", {})
-        if body is None:
-            return None
-        try:
+
+        def read(body: dict[str, Any]) -> Company:
             if body.get("national_id") != company_id:
                 raise _Garbage("answer is about another company")
             ceo = identifiers.normalize_national_code(_text(body, "ceo_national_code"))
@@ -208,12 +258,13 @@ class HttpCompanyRegistry:
                 raise _Garbage("field ceo_national_code invalid")
             return Company(national_id=company_id, name=_text(body, "name"),
                            ceo_national_code=ceo)
-        except _Garbage as exc:
-            raise unavailable(self.name, exc) from None
+
+        return self.client.get(self.name, f"/companies/{quote(company_id, safe='')}", {}, read)
 
 
-def http_registries(base_url: str, token: str, timeout: float) -> Registries:
-    """The four registries sharing one HTTP session."""
-    client = HttpClient(base_url, token, timeout)
+def http_registries(base_url: str, token: str, timeout: float, **resilience: Any) -> Registries:
+    """The four registries sharing one HTTP session; ``resilience``: HttpClient's retries and
+    breaker options."""
+    client = HttpClient(base_url, token, timeout, **resilience)
     return Registries(civil=HttpCivilRegistry(client), foreigners=HttpForeignersRegistry(client),
                       shahkar=HttpShahkar(client), companies=HttpCompanyRegistry(client))

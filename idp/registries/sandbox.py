@@ -50,6 +50,7 @@ import jdatetime
 
 from idp import identifiers
 from idp.registries.base import Company, Person, Registries
+from idp.settings import ConfigurationError
 
 _JALALI = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _COUNTRY = re.compile(r"[A-Z]{2}")
@@ -71,7 +72,7 @@ def _gregorian(year: int, month: int, day: int) -> date:
     return jdatetime.date(year, month, day).togregorian()
 
 
-class SandboxError(ValueError):
+class SandboxError(ConfigurationError):
     """The sandbox file cannot be used; the message names the file and the entry."""
 
 
@@ -96,8 +97,10 @@ class SandboxData:
         try:
             with open(path, "rb") as handle:
                 document = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SandboxError(f"sandbox file {path}: {exc}") from exc
+        except OSError as exc:
+            raise SandboxError(f"sandbox file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SandboxError(f"sandbox file {path}: {exc}") from None
         unknown = set(document) - {"person", "foreigner", "company"}
         if unknown:
             raise SandboxError(f"sandbox file {path}: unknown tables {sorted(unknown)}")

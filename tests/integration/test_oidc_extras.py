@@ -12,8 +12,10 @@ import pytest
 from conftest import TEST_CLIENTS, make_settings
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flow import authorize_url, exchange, follow, get, login, pkce, redirect_params
+from live import answer_slowly
 
 from idp import create_app
+from idp.oidc import logout
 
 
 def verify(client, token: str, audience: str) -> dict:
@@ -61,6 +63,12 @@ def rsa_key():
 
 @pytest.fixture
 def extra_app(tmp_path, key_folder, receiver, rsa_key):
+    return app_for(tmp_path, key_folder, receiver, rsa_key)
+
+
+def app_for(tmp_path, key_folder, receiver: str, rsa_key):
+    """The test clients plus ``jwt-rp`` (private_key_jwt, ES256 ID tokens), whose back-channel
+    logout URI is ``receiver``."""
     public = pyjwt.PyJWK.from_json(pyjwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
     jwk = dict(public._jwk_data, kid="rp-key", alg="RS256", use="sig")
     clients = [*TEST_CLIENTS,
@@ -127,6 +135,42 @@ def test_back_channel_logout_reaches_the_other_relying_party(extra_app):
     assert claims["sid"] == session_sid
     assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
     assert "nonce" not in claims
+
+
+class TricklingReceiver(http.server.BaseHTTPRequestHandler):
+    """Takes the logout token, then answers a byte every 50 ms (ten seconds in all)."""
+
+    received: typing.ClassVar[list] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        TricklingReceiver.received.append(parse_qs(body)["logout_token"][0])
+        answer_slowly(self, 200, b"x" * 200, every=0.05)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_trickling_back_channel_receiver_does_not_hold_the_logout(tmp_path, key_folder,
+                                                                     rsa_key, monkeypatch,
+                                                                     caplog):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TricklingReceiver)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    TricklingReceiver.received = []
+    monkeypatch.setattr(logout, "BACKCHANNEL_TIMEOUT", 0.5)
+    app = app_for(tmp_path, key_folder, f"http://127.0.0.1:{server.server_port}/bcl", rsa_key)
+    client = app.test_client()
+    code_for(client, app, "jwt-rp", "https://jwt.example/cb")
+    code, verifier = code_for(client, app)
+    id_token = exchange(client, code, verifier=verifier).get_json()["id_token"]
+    started = time.monotonic()
+    response = client.get("/logout?" + urlencode({"id_token_hint": id_token}))
+    assert time.monotonic() - started < 4
+    assert response.status_code == 200 and len(TricklingReceiver.received) == 1
+    assert [getattr(r, "error", None) for r in caplog.records
+            if r.getMessage() == "back-channel logout failed"] == ["DeadlineExceeded"]
+    server.shutdown()
 
 
 def test_tokens_signed_before_rotation_still_verify(client, app):

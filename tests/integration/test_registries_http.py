@@ -11,8 +11,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from live import answer_json
+from conftest import make_settings
+from flow import (
+    authorize_url,
+    follow,
+    get,
+    outbox_codes,
+    submit_identity,
+    submit_mobile,
+    submit_otp,
+)
+from live import answer_json, answer_slowly
 
+from idp import create_app
 from idp.registries import Company, RegistryUnavailable, build_registries
 from idp.settings import RegistrySettings
 
@@ -27,13 +38,18 @@ FOREIGNER = {"fida_code": "300000000101", "birth_date": "1989-04-22", "first_nam
 
 
 class StubRegistry(BaseHTTPRequestHandler):
-    """Answers ``routes[path]`` = (status, body, delay); records every request."""
+    """Answers ``routes[path]``: (status, body, delay), or a callable given the handler (to
+    answer slowly); records every request."""
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         self.server.requests.append({"path": url.path, "query": parse_qs(url.query),
                                      "auth": self.headers.get("Authorization")})
-        answer_json(self, *self.server.routes.get(url.path, (404, {"error": "nf"}, 0)))
+        route = self.server.routes.get(url.path, (404, {"error": "nf"}, 0))
+        if callable(route):
+            route(self)
+        else:
+            answer_json(self, *route)
 
     def log_message(self, *args) -> None:
         pass
@@ -51,15 +67,26 @@ def stub():
     server.server_close()
 
 
-def registries_for(server, timeout: float = 2.0):
+def in_turn(*answers):
+    """A route answering each request with the next of ``answers`` (the last one repeats)."""
+    queue = list(answers)
+
+    def route(handler) -> None:
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        answer_json(handler, *answer)
+
+    return route
+
+
+def registries_for(server, timeout: float = 2.0, **options):
     host, port = server.server_address
-    return http_settings(f"http://{host}:{port}/api/", timeout)
+    return http_settings(f"http://{host}:{port}/api/", timeout, **options)
 
 
-def http_settings(base_url: str, timeout: float = 1.0):
+def http_settings(base_url: str, timeout: float = 1.0, **options):
     return build_registries(RegistrySettings(backend="http", http_base_url=base_url,
-                                             http_token=TOKEN, http_timeout_seconds=timeout),
-                            Path.cwd())
+                                             http_token=TOKEN, http_timeout_seconds=timeout,
+                                             **options), Path.cwd())
 
 
 def test_find_person(stub):
@@ -167,7 +194,19 @@ def test_slow_answer_is_unavailable(stub, caplog):
     with caplog.at_level(logging.WARNING), pytest.raises(RegistryUnavailable):
         registries_for(stub, timeout=0.3).civil.find_person("0499370899", BORN)
     assert time.monotonic() - started < 1.4
-    assert "Timeout" in caplog.text and "0499370899" not in caplog.text
+    assert "DeadlineExceeded" in caplog.text and "0499370899" not in caplog.text
+
+
+@pytest.mark.parametrize("headers_too", [False, True])
+def test_a_trickled_answer_is_cut_at_the_deadline(stub, caplog, headers_too):
+    """A byte every 50 ms keeps every socket read alive; the 20 s answer is cut at 0.5 s."""
+    stub.routes["/api/civil/persons/0499370899"] = lambda handler: answer_slowly(
+        handler, 200, PERSON, every=0.05, headers_too=headers_too)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING), pytest.raises(RegistryUnavailable,
+                                                         match="DeadlineExceeded"):
+        registries_for(stub, timeout=0.5).civil.find_person("0499370899", BORN)
+    assert time.monotonic() - started < 3
 
 
 def test_connection_refused_is_unavailable(caplog):
@@ -181,6 +220,132 @@ def test_connection_refused_is_unavailable(caplog):
     assert "09120000001" not in caplog.text and "9120000001" not in caplog.text
 
 
+CIVIL = "/api/civil/persons/0499370899"
+
+
+def test_a_5xx_is_tried_again_and_the_next_answer_counts(stub):
+    stub.routes[CIVIL] = in_turn((503, {"error": "busy"}, 0), (200, PERSON, 0))
+    person = registries_for(stub).civil.find_person("0499370899", BORN)
+    assert person is not None and person.national_code == "0499370899"
+    assert len(stub.requests) == 2
+
+
+def test_retries_are_bounded(stub, caplog):
+    stub.routes[CIVIL] = (502, b"bad gateway", 0)
+    with caplog.at_level(logging.WARNING), pytest.raises(RegistryUnavailable,
+                                                         match="HTTP 502 after 3 attempt"):
+        registries_for(stub, http_retries=2).civil.find_person("0499370899", BORN)
+    assert len(stub.requests) == 3
+    assert len([r for r in caplog.records if r.getMessage().startswith("registry unavail")]) == 1
+
+
+@pytest.mark.parametrize("answer", [(200, b"<html>maintenance</html>", 0), (401, {}, 0),
+                                    (200, json.dumps(PERSON | {"gender": "x"}).encode(), 0)])
+def test_a_malformed_or_refused_answer_is_not_tried_again(stub, answer):
+    stub.routes[CIVIL] = answer
+    with pytest.raises(RegistryUnavailable):
+        registries_for(stub).civil.find_person("0499370899", BORN)
+    assert len(stub.requests) == 1
+
+
+def test_retries_stop_at_the_deadline(stub):
+    stub.routes[CIVIL] = (503, {}, 0.3)
+    with pytest.raises(RegistryUnavailable):
+        registries_for(stub, timeout=0.5, http_retries=10).civil.find_person("0499370899", BORN)
+    assert len(stub.requests) <= 2
+
+
+@pytest.mark.parametrize("answer", [(503, {}, 0), (200, PERSON, 1.0), (200, b"garbage", 0)],
+                         ids=["5xx", "slow", "malformed"])
+def test_a_failing_registry_opens_its_breaker_and_fails_fast(stub, caplog, answer):
+    registries = registries_for(stub, timeout=0.3, http_retries=1, http_breaker_failures=2,
+                                http_breaker_seconds=60)
+    stub.routes[CIVIL] = answer
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            with pytest.raises(RegistryUnavailable):
+                registries.civil.find_person("0499370899", BORN)
+    assert "outside service down" in caplog.text  # the operator hears when it opens
+    asked = len(stub.requests)
+    assert registries.breaker_states()["civil"] == "open"
+    with pytest.raises(RegistryUnavailable, match="circuit open"):
+        registries.civil.find_person("0499370899", BORN)
+    assert len(stub.requests) == asked  # the dead registry was not asked again
+    # Each registry has its own breaker.
+    assert registries.breaker_states() == {"civil": "open", "foreigners": "closed",
+                                           "shahkar": "closed", "companies": "closed"}
+    stub.routes["/api/shahkar/match"] = (200, {"match": True}, 0)
+    assert registries.shahkar.owns("+989120000001", "iranian", "0499370899") is True
+
+
+def test_an_open_breaker_lets_one_trial_through_and_closes_on_success(stub):
+    registries = registries_for(stub, http_retries=0, http_breaker_failures=1,
+                                http_breaker_seconds=0.2)
+    stub.routes[CIVIL] = (500, {}, 0)
+    with pytest.raises(RegistryUnavailable):
+        registries.civil.find_person("0499370899", BORN)
+    assert registries.breaker_states()["civil"] == "open"
+    time.sleep(0.25)
+    assert registries.breaker_states()["civil"] == "half-open"
+    stub.routes[CIVIL] = (200, PERSON, 0)
+    assert registries.civil.find_person("0499370899", BORN) is not None
+    assert registries.breaker_states()["civil"] == "closed"
+
+
+def test_a_failed_trial_opens_the_breaker_again(stub):
+    registries = registries_for(stub, http_retries=0, http_breaker_failures=3,
+                                http_breaker_seconds=0.2)
+    stub.routes[CIVIL] = (500, {}, 0)
+    for _ in range(3):
+        with pytest.raises(RegistryUnavailable):
+            registries.civil.find_person("0499370899", BORN)
+    time.sleep(0.25)
+    with pytest.raises(RegistryUnavailable, match="HTTP 500"):
+        registries.civil.find_person("0499370899", BORN)  # the one trial
+    assert registries.breaker_states()["civil"] == "open"
+
+
+def test_readiness_shows_each_registrys_breaker(stub, tmp_path, key_folder):
+    host, port = stub.server_address
+    settings = make_settings(tmp_path, key_folder)
+    settings.registries = RegistrySettings(
+        backend="http", http_base_url=f"http://{host}:{port}", http_token=TOKEN,
+        http_timeout_seconds=0.5, http_retries=0, http_breaker_failures=1)
+    app = create_app(settings)
+    client = app.test_client()
+    assert client.get("/readyz").json["registries"] == {
+        "civil": "closed", "foreigners": "closed", "shahkar": "closed", "companies": "closed"}
+    stub.routes["/civil/persons/0499370899"] = (500, {}, 0)
+    with pytest.raises(RegistryUnavailable):
+        app.extensions["idp"].registries.civil.find_person("0499370899", BORN)
+    response = client.get("/readyz")
+    # Reported, not counted against readiness: every instance sees the same registry.
+    assert response.status_code == 200
+    assert response.json["registries"]["civil"] == "open"
+
+
 def test_http_backend_needs_a_base_url():
     with pytest.raises(ValueError, match="http_base_url"):
         http_settings("")
+
+
+def test_the_citizen_gets_the_try_again_page_when_the_registry_trickles(stub, tmp_path,
+                                                                          key_folder):
+    """Through the journey: the identity step answers in time with the Persian page."""
+    host, port = stub.server_address
+    settings = make_settings(tmp_path, key_folder)
+    settings.registries = RegistrySettings(backend="http", http_base_url=f"http://{host}:{port}",
+                                           http_token=TOKEN, http_timeout_seconds=0.5)
+    app = create_app(settings)
+    browser = app.test_client()
+    follow(browser, get(browser, authorize_url()))
+    follow(browser, submit_mobile(browser, app, "09120000001"))
+    page = follow(browser, submit_otp(browser, app, outbox_codes(app, "09120000001")[-1]))
+    assert page.request.path == "/login/identity"
+    stub.routes["/civil/persons/0499370899"] = lambda handler: answer_slowly(
+        handler, 200, PERSON, every=0.05)
+    started = time.monotonic()
+    response = submit_identity(browser, "0499370899", (1360, 1, 1))
+    assert time.monotonic() - started < 3
+    assert response.status_code == 503
+    assert "لطفا چند دقیقه دیگر دوباره تلاش کنید" in response.get_data(as_text=True)

@@ -24,3 +24,12 @@ def test_only_the_wiring_imports_the_journey():
         if str(path.relative_to(IDP)) not in WIRING
         and any(name == "flows" or name.startswith("flows.") for name in imported_modules(path)))
     assert offenders == []
+
+
+def test_the_relying_parties_know_the_provider_only_over_http():
+    """clients/ integrate as any third party would: no import of idp or flows (issue 12)."""
+    clients = IDP.parent / "clients"
+    offenders = sorted(
+        str(path.relative_to(clients)) for path in clients.rglob("*.py")
+        if any(name.split(".")[0] in {"idp", "flows"} for name in imported_modules(path)))
+    assert offenders == []

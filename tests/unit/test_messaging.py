@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
-from live import answer_json
+from live import answer_json, answer_slowly
 
 from idp.messaging import (
     KavenegarSms,
@@ -132,7 +132,10 @@ class StubKavenegar(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         self.server.requests.append((self.path, form))
-        answer_json(self, *self.server.answer)
+        if self.server.answer is None:
+            self.server.slowly(self)
+        else:
+            answer_json(self, *self.server.answer)
 
     def log_message(self, *args) -> None:
         pass
@@ -175,7 +178,7 @@ def test_kavenegar_plain_text_without_code(kavenegar):
     ((200, b"<html>oops</html>", 0), "JSONDecodeError"),
     ((200, b"[1]", 0), "return status None"),
     ((502, b"bad gateway", 0), "HTTP 502"),
-    ((200, {"return": {"status": 200}}, 1.5), "Timeout"),
+    ((200, {"return": {"status": 200}}, 1.5), "DeadlineExceeded"),
 ])
 def test_kavenegar_failures_are_unavailable_and_never_log_secrets(kavenegar, caplog, answer,
                                                                   reason):
@@ -207,8 +210,9 @@ def test_kavenegar_connection_refused(caplog):
 class StubSmtp:
     """Just enough SMTP (EHLO, AUTH PLAIN, MAIL, RCPT, DATA, QUIT) to receive one message."""
 
-    def __init__(self, *, reject_rcpt: bool = False, silent: bool = False) -> None:
-        self.reject_rcpt, self.silent = reject_rcpt, silent
+    def __init__(self, *, reject_rcpt: bool = False, silent: bool = False,
+                 trickle: bool = False) -> None:
+        self.reject_rcpt, self.silent, self.trickle = reject_rcpt, silent, trickle
         self.messages: list[dict] = []
         self.logins: list[str] = []
         self.sock = socket.create_server(("127.0.0.1", 0))
@@ -227,6 +231,14 @@ class StubSmtp:
             with conn, conn.makefile("rwb") as stream:
                 if self.silent:
                     time.sleep(1.5)
+                    continue
+                if self.trickle:
+                    # An endless multi-line greeting, a byte every 20 ms: no read ever waits.
+                    with contextlib.suppress(OSError):
+                        for _ in range(500):
+                            for byte in b"220-stub\r\n":
+                                conn.sendall(bytes([byte]))
+                                time.sleep(0.02)
                     continue
                 with contextlib.suppress(OSError):
                     self._session(stream)
@@ -314,9 +326,30 @@ def test_smtp_timeout_is_unavailable(smtp_server):
     server = smtp_server(silent=True)
     started = time.monotonic()
     # smtplib reports a read timeout as SMTPServerDisconnected.
-    with pytest.raises(MessagingUnavailable, match=r"SMTPServerDisconnected|TimeoutError"):
+    with pytest.raises(MessagingUnavailable,
+                       match=r"SMTPServerDisconnected|TimeoutError|DeadlineExceeded"):
         mailer(server.port, timeout=0.3).send("citizen@example.ir", "s", "t")
     assert time.monotonic() - started < 1.4
+
+
+def test_a_trickling_smtp_server_is_cut_at_the_deadline(smtp_server, caplog):
+    server = smtp_server(trickle=True)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING), pytest.raises(MessagingUnavailable,
+                                                         match="DeadlineExceeded"):
+        mailer(server.port, timeout=0.5).send("citizen@example.ir", "s", "t")
+    assert time.monotonic() - started < 3
+
+
+def test_a_trickling_kavenegar_is_cut_at_the_deadline(kavenegar):
+    kavenegar.answer = None
+    kavenegar.slowly = lambda handler: answer_slowly(
+        handler, 200, {"return": {"status": 200, "message": "x" * 200}}, every=0.02)
+    started = time.monotonic()
+    with pytest.raises(MessagingUnavailable, match="DeadlineExceeded"):
+        kavenegar_sms(kavenegar, timeout=0.5).send("+989120000001", "کد", code="123456",
+                                                   purpose="login")
+    assert time.monotonic() - started < 3
 
 
 def test_smtp_connection_refused_is_unavailable():
