@@ -94,7 +94,8 @@ def issue_code(key: str, receiver: str, method: str = "sms_otp", *,
     settings = svc.settings.otp
     cooldown = settings.email_resend_cooldown_seconds if by_email(method) \
         else settings.resend_cooldown_seconds
-    if not svc.store.add(cooldown_key(receiver, method), 1, cooldown):
+    # A cool-down of 0 means none (a test or a demo that logs in again at once).
+    if cooldown and not svc.store.add(cooldown_key(receiver, method), 1, cooldown):
         raise CooldownActive(cooldown_left(receiver, method))
     # Taken only for a code that is really issued: a refused captcha or a cool-down costs no one.
     spent = spend(send_budgets(budget_key or receiver, method))
