@@ -1,7 +1,8 @@
 """Step 2: the one-time code sent by SMS (SPEC §3 step 2).
 
-Six digits, valid two minutes, at most five tries, stored only as an HMAC, taken on success.
-A re-send waits for a cool-down that counts per mobile across journeys.
+Six digits, valid two minutes, at most five tries, stored only as an HMAC, taken on success
+(idp.otp, shared with the account page). A re-send waits for a cool-down that counts per mobile
+across journeys; the code sent to the citizen's e-mail instead has a cool-down of its own.
 
 What stops guessing: five tries per code, and codes are scarce (the send budgets per mobile,
 prefix and address, and a captcha for the first send and for every re-send after the first).
@@ -9,13 +10,8 @@ A 6-digit code then falls with odds of 5 in a million per code sent. Nothing her
 mobile alone what a stranger can do, so knowing a number is not enough to lock its owner out.
 """
 
-import hmac
 import logging
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
-from hashlib import sha256
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -36,124 +32,43 @@ from idp.forms import ConfirmForm
 from idp.identifiers import mobile_local
 from idp.messaging import MessagingUnavailable
 from idp.models import Account
-from idp.ratelimit import counted_when, deduct, per_ip, per_key, spend
+from idp.otp import (
+    MESSAGES,
+    Check,
+    CooldownActive,
+    SendBudgetSpent,
+    cannot_send_message,
+    check_code,
+    code_text,
+    issue_code,
+    mask_email,
+    sends_for,
+    withdraw,
+)
+from idp.ratelimit import counted_when, deduct, per_ip, per_key
 from idp.registries import RegistryUnavailable
 from idp.services import services
 
 log = logging.getLogger(__name__)
 
 
-class Check(Enum):
-    OK = "ok"
-    WRONG = "wrong"
-    EXPIRED = "expired"
-    EXHAUSTED = "exhausted"
-
-
-@dataclass
-class CooldownActive(Exception):
-    seconds: int
-
-
-@dataclass
-class SendBudgetSpent(Exception):
-    """A send budget (``[ratelimit]`` setting ``budget``) is used up; nothing was sent."""
-
-    budget: str
-
-
-def _send_budgets(mobile: str, method: str) -> list[tuple[str, str]]:
-    """The budgets one code costs: the receiver's (against bombing one citizen) and, for an SMS,
-    its number range's and everyone's (against SMS pumping, OWASP)."""
-    budgets = [("otp_send_per_mobile", mobile)]
-    if method == "sms_otp":
-        digits = services().settings.ratelimit.otp_send_prefix_digits
-        budgets += [("otp_send_per_prefix", mobile.lstrip("+")[:digits]),
-                    ("otp_send_global", "all")]
-    return budgets
-
-
-def sends_in_journey(journey_id: str) -> int:
-    """How many codes this journey has had sent."""
-    return int(services().store.get(f"otp-sends:{journey_id}") or 0)
-
-
-def _digest(mobile: str, code: str) -> str:
-    key = services().settings.server.secret_key.encode()
-    return hmac.new(key, f"{mobile}:{code}".encode(), sha256).hexdigest()
-
-
-def issue_code(journey_id: str, mobile: str, method: str = "sms_otp") -> str:
-    """A new code for this journey, unless the mobile's cool-down is running.
-
-    ``method`` is how it travels (idp.authn.METHODS), so the login records how it was proved.
-    """
-    svc = services()
-    settings = svc.settings.otp
-    cooldown = settings.resend_cooldown_seconds
-    if cooldown and not svc.store.add(f"otp-cooldown:{mobile}", 1, cooldown):
-        raise CooldownActive(svc.store.ttl(f"otp-cooldown:{mobile}"))
-    # Taken only for a code that is really issued: a refused captcha or a cool-down costs no one.
-    spent = spend(_send_budgets(mobile, method))
-    if spent:
-        svc.store.delete(f"otp-cooldown:{mobile}")
-        raise SendBudgetSpent(spent)
-    code = "".join(secrets.choice("0123456789") for _ in range(settings.length))
-    svc.store.batch().put(
-        f"otp:{journey_id}", {"mobile": mobile, "digest": _digest(mobile, code), "method": method},
-        settings.lifetime_seconds).delete(f"otp-attempts:{journey_id}").incr(
-        f"otp-sends:{journey_id}", svc.settings.journey.lifetime_seconds).execute()
-    return code
-
-
-def check_code(journey_id: str, mobile: str, code: str) -> tuple[Check, str | None]:
-    """Compare a typed code; the right one is taken so it works only once.
-
-    Returns the outcome and, when it is OK, the method the code travelled by.
-    """
-    svc = services()
-    settings = svc.settings.otp
-    # Every comparison counts, so the attempts are counted with the read (one round trip).
-    stored, attempts = svc.store.batch().get(f"otp:{journey_id}").incr(
-        f"otp-attempts:{journey_id}", settings.lifetime_seconds).execute()
-    if stored is None or stored["mobile"] != mobile:
-        return Check.EXPIRED, None
-    if attempts > settings.max_attempts:
-        svc.store.delete(f"otp:{journey_id}")
-        return Check.EXHAUSTED, None
-    if not hmac.compare_digest(stored["digest"], _digest(mobile, code)):
-        if attempts == settings.max_attempts:
-            svc.store.delete(f"otp:{journey_id}")
-            return Check.EXHAUSTED, None
-        return Check.WRONG, None
-    if svc.store.take(f"otp:{journey_id}") is None:
-        return Check.EXPIRED, None
-    return Check.OK, stored["method"]
-
-
-def sms_text(code: str) -> str:
-    host = services().settings.server.issuer.split("://", 1)[-1].split("/", 1)[0]
-    # The last line lets browsers offer the code (WebOTP: "@host #code").
-    return _("رمز یکبار مصرف ورود به پنجره ملی خدمات دولت هوشمند: %(code)s\n"
-             "این رمز را در اختیار هیچ کس قرار ندهید.", code=code) + f"\n\n@{host} #{code}"
-
-
 def send_code(journey_id: str, mobile: str, email: str | None = None) -> None:
-    """Issue and send a code by SMS (or to the national e-mail, seed 002 §2.1).
+    """Issue and send a code by SMS (or to the citizen's e-mail, seed 002 §2.1).
 
-    Raises CooldownActive or MessagingUnavailable.
+    Raises CooldownActive, SendBudgetSpent or MessagingUnavailable.
     """
-    code = issue_code(journey_id, mobile, "email_otp" if email else "sms_otp")
+    method = "email_otp" if email else "sms_otp"
+    code = issue_code(journey_id, mobile, method)
     try:
         if email:
             services().mailer.send(email, _("رمز یکبار مصرف پنجره ملی خدمات دولت هوشمند"),
-                                   sms_text(code))
+                                   code_text(code), code=code, purpose="login")
         else:
-            services().sms.send(mobile, sms_text(code), code=code, purpose="login")
+            services().sms.send(mobile, code_text(code), code=code, purpose="login")
     except MessagingUnavailable:
         # Let the citizen try again at once: the failed send does not start a cool-down.
-        services().store.delete(f"otp-cooldown:{mobile}", f"otp:{journey_id}")
-        log.warning("sms gateway unavailable")
+        withdraw(journey_id, mobile, method)
+        log.warning("%s gateway unavailable", "e-mail" if email else "sms")
         raise
 
 
@@ -164,34 +79,25 @@ def send_or_explain(journey_id: str, mobile: str,
     page with a message and a status). None when the code was sent."""
     try:
         send_code(journey_id, mobile, email)
-    except CooldownActive as wait:
-        return show(_("برای دریافت رمز جدید لطفا %(seconds)s ثانیه صبر کنید",
-                      seconds=wait.seconds), 429)
-    except SendBudgetSpent as refused:
-        log.warning("otp send refused: %s used up", refused.budget)
-        if refused.budget == "otp_send_per_mobile":
-            return show(_("تعداد درخواست‌های رمز یکبار مصرف برای این شماره بیش از حد مجاز است. "
-                          "لطفا بعدا دوباره تلاش کنید."), 429)
-        return show(_("به دلیل درخواست‌های زیاد، ارسال پیامک موقتا محدود شده است. لطفا چند "
-                      "دقیقه دیگر دوباره تلاش کنید."), 429)
+    except (CooldownActive, SendBudgetSpent) as refused:
+        if isinstance(refused, SendBudgetSpent):
+            log.warning("otp send refused: %s used up", refused.budget)
+        return show(cannot_send_message(refused), 429)
     except MessagingUnavailable:
+        if email:
+            return error_page(_("ارسال ایمیل در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر "
+                                "دوباره تلاش کنید."), 503)
         return error_page(_("ارسال پیامک در حال حاضر ممکن نیست. لطفا چند دقیقه دیگر دوباره "
                             "تلاش کنید."), 503)
     return None
 
 
-MESSAGES = {
-    Check.WRONG: lambda: _("رمز یکبار مصرف وارد شده صحیح نیست"),
-    Check.EXPIRED: lambda: _("رمز یکبار مصرف منقضی شده است. لطفا رمز جدید دریافت کنید."),
-    Check.EXHAUSTED: lambda: _("تعداد دفعات مجاز ورود رمز به پایان رسید. "
-                               "لطفا رمز جدید دریافت کنید."),
-}
-
-
-def national_email(mobile: str) -> str | None:
-    """The verified e-mail of the account this mobile belongs to, where the code may also go."""
-    return services().db.session.scalars(select(Account.email).where(
-        Account.mobile == mobile, Account.email_verified.is_(True))).first()
+def login_email(mobile: str) -> str | None:
+    """The e-mail of the account this mobile belongs to, where the code may also go: its
+    national e-mail or one the citizen verified (issue 12)."""
+    account = services().db.session.scalars(select(Account).where(
+        Account.mobile == mobile)).first()
+    return account.verified_email if account is not None else None
 
 
 def by_code(start: Start) -> bool:
@@ -204,21 +110,25 @@ register(Step("otp", order=20, applies=by_code))
 def _resend_needs_captcha(journey: Journey) -> bool:
     """The first re-send is free; every later one needs a new captcha, so one solved captcha
     buys two codes, not the mobile's whole send budget."""
-    return services().settings.captcha.enabled and sends_in_journey(journey.id) >= 2
+    return services().settings.captcha.enabled and sends_for(journey.id) >= 2
 
 
 def _render(journey: Journey, form, error: str | None = None, status: int = 200,
             captcha_error: str | None = None):
-    expires_in, resend_in = services().store.batch().ttl(f"otp:{journey.id}").ttl(
-        f"otp-cooldown:{journey.mobile}").execute()
+    store = services().store
+    expires_in, resend_in, email_resend_in, pending = store.batch().ttl(
+        f"otp:{journey.id}").ttl(f"otp-cooldown:{journey.mobile}").ttl(
+        f"otp-email-cooldown:{journey.mobile}").get(f"otp:{journey.id}").execute()
     captcha = _resend_needs_captcha(journey)
+    email = login_email(journey.mobile)
     return render_template(
         "login/otp.html", form=form, error=error, mobile_display=mobile_local(journey.mobile),
-        expires_in=expires_in, resend_in=resend_in,
+        expires_in=expires_in, resend_in=resend_in, email_resend_in=email_resend_in,
         captcha_url=url_for("login.captcha", v=journey.id[:6]) if captcha else None,
         captcha_audio_url=url_for("login.captcha_audio") if captcha and audio_available()
         else None, captcha_error=captcha_error,
-        can_email=bool(national_email(journey.mobile))), status
+        masked_email=mask_email(email) if email else None,
+        sent_by_email=bool(pending and pending.get("method") == "email_otp")), status
 
 
 def _journey_key() -> str:
@@ -251,9 +161,12 @@ def otp(journey: Journey):
     if result in (Check.WRONG, Check.EXHAUSTED):
         deduct("otp_wrong_code")
     if result is not Check.OK:
-        record("login.otp_failed", reason=result.value)
+        # Shown on the account page of the mobile's owner, if there is one (issue 12).
+        owner = services().db.session.scalars(select(Account.id).where(
+            Account.mobile == journey.mobile)).first()
+        record("login.otp_failed", account_id=owner, reason=result.value)
         services().db.session.commit()
-        return _render(journey, form, MESSAGES[result](), 422)
+        return _render(journey, form, str(MESSAGES[result]), 422)
     journey.authn = authenticate(method).to_dict()
     try:
         recognise_mobile(journey)
@@ -290,7 +203,7 @@ def _send_again(journey: Journey, by_email: bool):
                        captcha_error=_("کد امنیتی وارد شده صحیح نیست"))
     email = None
     if by_email:
-        email = national_email(journey.mobile)
+        email = login_email(journey.mobile)
         if not email:
             return redirect(url_for("login.otp"))
     failure = send_or_explain(journey.id, journey.mobile,

@@ -12,6 +12,7 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import idp.account_tabs
 import idp.companies  # noqa: F401  (the account page's «حقوقی» tab)
 from flows import bp as login_bp
 from flows.start import Journeys

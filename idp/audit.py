@@ -24,11 +24,12 @@ def record(event: str, *, account_id: str | None = None, client_id: str | None =
            **detail: object) -> None:
     """Add an audit row to the current session; the caller's commit stores it."""
     ip = request.remote_addr if has_request_context() else None
+    agent = request.user_agent.string[:300] or None if has_request_context() else None
     # An INSERT in the session's transaction, not an ORM object: the unit of work's flush
     # cost more than the row (a service token writes one per request).
     services().db.session.execute(_INSERT, {
         "at": utcnow(), "event": event, "account_id": account_id, "client_id": client_id,
-        "ip": ip, "detail": detail})
+        "ip": ip, "user_agent": agent, "detail": detail})
     collector = metrics()
     if collector is not None:
         collector.audited(event, detail)

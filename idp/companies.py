@@ -153,7 +153,7 @@ class RemoveForm(FlaskForm):
     remove = StringField()
 
 
-@account_page.tab(account_page.bp, "/account/companies", _l("حقوقی"), order=30,
+@account_page.tab(account_page.bp, "/account/companies", _l("حقوقی"), order=60,
                   methods=("GET", "POST"))
 @per_ip("company_per_ip")
 def companies():

@@ -1,4 +1,5 @@
-"""Development pages, registered only in demo mode: the SMS outbox, so a person can log in."""
+"""Development pages, registered only in demo mode: the SMS and e-mail outboxes, so a person
+can log in and verify an e-mail."""
 
 from flask import Blueprint, render_template
 
@@ -12,4 +13,6 @@ bp = Blueprint("dev", __name__, url_prefix="/dev")
 def outbox():
     settings = services().settings
     messages = read_outbox(settings.path(settings.sms.outbox_path), limit=50)
-    return render_template("dev/outbox.html", messages=messages)
+    mails = read_outbox(settings.path(settings.email.outbox_path), limit=20) \
+        if settings.email.backend == "outbox" else []
+    return render_template("dev/outbox.html", messages=messages, mails=mails)

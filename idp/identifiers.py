@@ -133,3 +133,16 @@ def normalize_name(text: str) -> str:
     words = text.translate(_NAME_INVISIBLE).split()
     cleaned = (re.sub(_ZWNJ + "+", _ZWNJ, word).strip(_ZWNJ) for word in words)
     return " ".join(word for word in cleaned if word)
+
+
+def normalize_email(text: str) -> str | None:
+    """An e-mail address as ``email-validator`` normalises it (domain lower-cased, IDNA), or
+    None. Only the syntax is checked: whether it receives mail is what verification proves."""
+    # Imported here: its quarter-second import is paid only where an address is typed.
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        address = validate_email(text.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+    return address if len(address) <= 254 else None

@@ -100,6 +100,8 @@ class EmailSettings:
     smtp_tls: bool = True
     sender: str = "no-reply@my.gov.ir"
     timeout_seconds: float = 5.0
+    # How long the code and link that verify a personal e-mail stay valid.
+    verification_lifetime_seconds: int = 1800
 
 
 @dataclass
@@ -117,6 +119,8 @@ class OtpSettings:
     lifetime_seconds: int = 120
     max_attempts: int = 5
     resend_cooldown_seconds: int = 60
+    # The code sent to the citizen's e-mail instead waits its own cool-down (issue 12).
+    email_resend_cooldown_seconds: int = 60
 
 
 @dataclass

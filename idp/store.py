@@ -70,6 +70,31 @@ class Store:
         if keys:
             self._call("delete", *(self.prefix + k for k in keys))
 
+    def add_member(self, key: str, member: str, ttl: int) -> None:
+        """Add ``member`` to the set at ``key``; the set lives ``ttl`` from this addition."""
+        pipe = self.redis.pipeline()
+        pipe.sadd(self.prefix + key, member)
+        pipe.expire(self.prefix + key, max(1, int(ttl)))
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    def members(self, key: str) -> set[str]:
+        """The members of the set at ``key`` (empty when absent)."""
+        return {m.decode() if isinstance(m, bytes) else m
+                for m in self._call("smembers", self.prefix + key)}
+
+    def remove_members(self, key: str, *members: str) -> None:
+        if members:
+            self._call("srem", self.prefix + key, *members)
+
+    def get_many(self, keys: list[str]) -> list[Any]:
+        """Several values in one round trip (None for each absent key)."""
+        if not keys:
+            return []
+        return [_json_or_none(raw) for raw in self._call("mget", [self.prefix + k for k in keys])]
+
     def incr(self, key: str, ttl: int) -> int:
         """Count up; the counter's life starts at its first increment."""
         pipe = self.redis.pipeline()
@@ -204,6 +229,12 @@ class Batch:
             self._results.append((1, lambda _reply: None))
         else:
             self._results.append((0, lambda _reply: None))
+        return self
+
+    def add_member(self, key: str, member: str, ttl: int) -> "Batch":
+        self._pipe.sadd(self._key(key), member)
+        self._pipe.expire(self._key(key), max(1, int(ttl)))
+        self._results.append((2, lambda _replies: None))
         return self
 
     def incr(self, key: str, ttl: int) -> "Batch":

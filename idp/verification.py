@@ -98,6 +98,7 @@ def refresh_from_registry(account: Account, person: Person) -> None:
     account.birth_date = person.birth_date
     account.nationality = person.nationality
     account.registry_postal_code = person.postal_code
+    account.national_email = person.email
 
 
 def lookup_person(account: Account) -> Person | None:

@@ -26,7 +26,7 @@ def jalali(moment: datetime | None) -> str:
     return jdatetime.datetime.fromgregorian(datetime=local).strftime("%Y/%m/%d %H:%M")
 
 
-@tab(bp, "/account/devices", lazy_gettext("دستگاه‌ها"), order=40)
+@tab(bp, "/account/devices", lazy_gettext("دستگاه‌ها"), order=50)
 def devices_tab():
     """Paired devices: name, platform, paired at, last used, and a revoke button each."""
     devices = [{"id": d.id, "name": d.display_name, "platform": d.platform,

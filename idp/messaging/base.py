@@ -18,6 +18,8 @@ class SmsSender(Protocol):
 
 
 class Mailer(Protocol):
-    def send(self, to: str, subject: str, text: str) -> None:
-        """Send a plain-text e-mail."""
+    def send(self, to: str, subject: str, text: str, *, code: str | None = None,
+             purpose: str = "") -> None:
+        """Send a plain-text e-mail; ``code`` is the one-time code it carries, if any, and
+        ``purpose`` what it is for (``login``, ``email_verify``, …), as for an SMS."""
         ...

@@ -64,10 +64,12 @@ class OutboxSms:
 
 
 class OutboxMailer:
-    """E-mail for development: ``{"to", "subject", "text", "at"}`` lines."""
+    """E-mail for development: ``{"to", "subject", "text", "code", "purpose", "at"}`` lines."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def send(self, to: str, subject: str, text: str) -> None:
-        append_json_line(self.path, {"to": to, "subject": subject, "text": text, "at": _now()})
+    def send(self, to: str, subject: str, text: str, *, code: str | None = None,
+             purpose: str = "") -> None:
+        append_json_line(self.path, {"to": to, "subject": subject, "text": text, "code": code,
+                                     "purpose": purpose, "at": _now()})

@@ -25,7 +25,9 @@ class SmtpMailer:
         self.use_tls = use_tls
         self.timeout = timeout
 
-    def send(self, to: str, subject: str, text: str) -> None:
+    def send(self, to: str, subject: str, text: str, *, code: str | None = None,
+             purpose: str = "") -> None:
+        # The code travels in the text; ``code`` and ``purpose`` matter to the outbox only.
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to

@@ -27,8 +27,11 @@ class Account(UserMixin, Base):
     nationality: Mapped[str] = mapped_column(String(2), default="IR")
     # One mobile belongs to at most one account; Shahkar decides which (SPEC §3 step 3).
     mobile: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # A personal e-mail the citizen added on the account page; verified by a code or link.
     email: Mapped[str | None] = mapped_column(String(254))
     email_verified: Mapped[bool] = mapped_column(default=False)
+    # The national e-mail (ایمیل ملی) on the civil-registry record: verified by the registry.
+    national_email: Mapped[str | None] = mapped_column(String(254))
     # A foreign national's secondary identifier, as a type plus a value (SPEC §8).
     foreign_id_type: Mapped[str | None] = mapped_column(String(10))
     foreign_id_value: Mapped[str | None] = mapped_column(String(20))
@@ -53,6 +56,14 @@ class Account(UserMixin, Base):
     @property
     def postal_review_needed(self) -> bool:
         return self.reviewed_registry_postal_code != self.registry_postal_code
+
+    @property
+    def verified_email(self) -> str | None:
+        """The address claims and login codes use: the citizen's own verified choice, else the
+        national e-mail; None when there is neither (issue 12)."""
+        if self.email and self.email_verified:
+            return self.email
+        return self.national_email
 
     @property
     def full_name(self) -> str:

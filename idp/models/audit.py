@@ -20,4 +20,6 @@ class AuditEvent(Base):
     account_id: Mapped[str | None] = mapped_column(String(32), index=True)
     client_id: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(45))
+    # The browser that did it, for the citizen's history (issue 12).
+    user_agent: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -138,8 +138,9 @@ def _all_claims(account: Account, locale: str, company: dict | None) -> dict:
     if account.mobile:
         claims["phone_number"] = account.mobile
         claims["phone_number_verified"] = True
-    if account.email and account.email_verified:
-        claims["email"] = account.email
+    if account.verified_email:
+        # OIDC Core §5.4: only a verified address (national or confirmed by the citizen).
+        claims["email"] = account.verified_email
         claims["email_verified"] = True
     if account.registry_postal_code and \
             account.confirmed_postal_code == account.registry_postal_code:

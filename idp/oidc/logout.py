@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import requests
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
@@ -18,7 +19,7 @@ from idp import outbound
 from idp.audit import record
 from idp.oidc.hints import decode_id_token_hint, names_session
 from idp.services import services
-from idp.sessions import SessionUser, end_session, public_sid
+from idp.sessions import SessionUser, end_session, public_sid, save_clients
 
 log = logging.getLogger(__name__)
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -79,6 +80,24 @@ def end_replaced_session(user: SessionUser, except_client: str | None = None) ->
     notify_backchannel(user, except_client=except_client)
     end_session(user.sid)
     record("session.replaced", account_id=user.account.id, client_id=except_client)
+
+
+def end_listed_session(user: SessionUser, reason: str) -> None:
+    """End one of the citizen's sessions from the account page (issue 12), telling its relying
+    parties as a logout would; the caller commits the audit row."""
+    notify_backchannel(user)
+    end_session(user.sid)
+    record("session.ended", account_id=user.account.id, session=user.public_id, reason=reason)
+
+
+def logout_service(client_id: str, sessions: list[SessionUser]) -> None:
+    """Tell one relying party that the citizen left it (its access revoked): a logout token
+    for each live session it is part of, which then forgets it."""
+    for user in sessions:
+        if client_id in user.clients:
+            notify_backchannel(replace(user, clients=[client_id]))
+            user.clients.remove(client_id)
+            save_clients(user)
 
 
 def logout_token(client, user: SessionUser) -> str:

@@ -27,6 +27,8 @@ class Person:
     birth_date: date  # Gregorian
     postal_code: str | None
     nationality: str  # ISO 3166 alpha-2, "IR" for Iranians
+    # The national e-mail (ایمیل ملی) on the record, when there is one (issue 12).
+    email: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ are Gregorian ISO ``YYYY-MM-DD``. Codes in paths and queries are the normalised 
 
 ``GET {base}/civil/persons/{national_code}?birth_date=YYYY-MM-DD``
     200 ``{"national_code", "birth_date", "first_name", "last_name", "father_name",
-    "gender": "male"|"female", "postal_code": "…"|null}``; 404 when the registry does not hold
+    "gender": "male"|"female", "postal_code": "…"|null, "email": "…"|null}`` (``email``, the
+    national e-mail, may be absent); 404 when the registry does not hold
     this national code with this birth date.
 
 ``GET {base}/foreigners/{fida_code}?birth_date=…&id_type=passport|naja|unique_id&id_value=…``
@@ -155,8 +156,14 @@ def _person_fields(body: dict[str, Any], birth_date: date) -> dict[str, Any]:
             postal_code, str) else None
         if postal_code is None:
             raise _Garbage("field postal_code invalid")
+    email = body.get("email")
+    if email is not None:
+        email = identifiers.normalize_email(email) if isinstance(email, str) else None
+        if email is None:
+            raise _Garbage("field email invalid")
     fields = {key: identifiers.normalize_name(_text(body, key)) for key in _PERSON_TEXT}
-    return fields | {"gender": gender, "birth_date": answered, "postal_code": postal_code}
+    return fields | {"gender": gender, "birth_date": answered, "postal_code": postal_code,
+                     "email": email}
 
 
 class _HttpRegistry:

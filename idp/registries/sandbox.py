@@ -14,6 +14,7 @@ Format (birth dates are Jalali ``YYYY-MM-DD``)::
     father_name = "…"
     gender = "male"             # or "female"
     postal_code = "1968913141"  # optional
+    email = "ali@example.ir"    # optional: the national e-mail (ایمیل ملی)
     mobiles = ["09120000001"]   # the lines Shahkar registers to this person
 
     [[foreigner]]               # foreign-nationals registry + Shahkar
@@ -28,6 +29,7 @@ Format (birth dates are Jalali ``YYYY-MM-DD``)::
     gender = "…"
     nationality = "AF"          # ISO 3166 alpha-2
     postal_code = "…"           # optional
+    email = "…"                 # optional
     mobiles = ["09…"]
 
     [[company]]
@@ -53,7 +55,7 @@ from idp.settings import ConfigurationError
 _JALALI = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _PERSON_KEYS = {"national_code", "birth_date", "first_name", "last_name", "father_name",
-                "gender", "postal_code", "mobiles"}
+                "gender", "postal_code", "email", "mobiles"}
 _FOREIGNER_KEYS = (_PERSON_KEYS - {"national_code"}) | {
     "fida_code", "passport", "naja_number", "unique_id", "nationality"}
 _COMPANY_KEYS = {"national_id", "name", "ceo_national_code"}
@@ -220,7 +222,13 @@ class _Entry:
         postal_code = None
         if "postal_code" in self.values:
             postal_code = self.identifier("postal_code", identifiers.normalize_postal_code)
+        email = None
+        if "email" in self.values:
+            email = identifiers.normalize_email(self.text("email"))
+            if email is None:
+                raise ValueError("email is not an e-mail address")
         return {
+            "email": email,
             "first_name": _name(self.text("first_name")),
             "last_name": _name(self.text("last_name")),
             "father_name": _name(self.text("father_name")),

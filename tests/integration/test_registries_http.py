@@ -102,6 +102,16 @@ def test_find_person(stub):
     assert request["query"] == {"birth_date": ["1981-03-21"]}
 
 
+def test_person_national_email_is_read_when_given(stub):
+    stub.routes["/api/civil/persons/0499370899"] = (200, PERSON | {"email": "a@example.ir"}, 0)
+    assert registries_for(stub).civil.find_person("0499370899", BORN).email == "a@example.ir"
+    stub.routes["/api/civil/persons/0499370899"] = (200, PERSON | {"email": None}, 0)
+    assert registries_for(stub).civil.find_person("0499370899", BORN).email is None
+    stub.routes["/api/civil/persons/0499370899"] = (200, PERSON | {"email": "nope"}, 0)
+    with pytest.raises(RegistryUnavailable):
+        registries_for(stub).civil.find_person("0499370899", BORN)
+
+
 def test_person_not_found_is_none(stub):
     assert registries_for(stub).civil.find_person("0499370899", BORN) is None
     assert len(stub.requests) == 1

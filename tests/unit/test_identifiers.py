@@ -184,3 +184,12 @@ def test_normalize_name():
     assert normalize_name(f"{RLM}زهرا\u00a0\u00a0احمدی{LRM}") == "زهرا احمدی"
     assert normalize_name("علـــی") == "علی"  # kashida
     assert normalize_name("\ufee3\ufeae\ufef3\ufee1") == "مریم"  # presentation forms
+
+
+def test_normalize_email():
+    # Issue 12: a national or personal e-mail; the domain is lower-cased, the syntax checked.
+    from idp.identifiers import normalize_email
+
+    assert normalize_email(" Ali@Example.IR ") == "Ali@example.ir"
+    for bad in ("", "ali", "ali@", "@example.ir", "a b@example.ir", "a" * 250 + "@e.ir"):
+        assert normalize_email(bad) is None, bad

@@ -96,10 +96,14 @@ def test_concurrent_appends_from_processes_never_interleave(tmp_path):
 
 def test_outbox_mailer(tmp_path):
     path = tmp_path / "mail.jsonl"
-    OutboxMailer(path).send("citizen@example.ir", "رمز یکبار مصرف", "کد: 123456")
+    OutboxMailer(path).send("citizen@example.ir", "رمز یکبار مصرف", "کد: 123456",
+                            code="123456", purpose="login")
     [message] = read_outbox(path)
+    # Issue 12: one JSON line {"to", "subject", "text", "code", "purpose", "at"}.
+    assert set(message) == {"to", "subject", "text", "code", "purpose", "at"}
     assert message["to"] == "citizen@example.ir"
     assert (message["subject"], message["text"]) == ("رمز یکبار مصرف", "کد: 123456")
+    assert (message["code"], message["purpose"]) == ("123456", "login")
 
 
 def test_builders(tmp_path):

@@ -78,6 +78,13 @@ def test_find_person(registries):
     assert person.postal_code == "1968913141"
 
 
+def test_person_may_carry_a_national_email(tmp_path, registries):
+    # Issue 12: the civil-registry record gains an optional national e-mail.
+    assert registries.civil.find_person("0499370899", jalali(1360, 1, 1)).email is None
+    found = load_sandbox(write(tmp_path, PERSON + 'email = "Ali@Example.IR"\n'))
+    assert found.civil.find_person("0499370899", jalali(1360, 1, 1)).email == "Ali@example.ir"
+
+
 def test_find_person_wrong_birth_date_or_unknown_code(registries):
     assert registries.civil.find_person("0499370899", jalali(1360, 1, 2)) is None
     assert registries.civil.find_person("0790419904", jalali(1360, 1, 1)) is None
@@ -147,6 +154,7 @@ def test_build_registries_sandbox_and_unknown_backend(tmp_path):
     (PERSON.replace("09120000001", "0812000000"), r"\[\[person\]\] entry 1", r"mobiles\[1\]"),
     (PERSON.replace('father_name = "حسن"', ""), r"\[\[person\]\] entry 1", "father_name"),
     (PERSON.replace("mobiles", "mobile"), r"\[\[person\]\] entry 1", "unknown keys"),
+    (PERSON + 'email = "not an address"\n', r"\[\[person\]\] entry 1", "email"),
     (PERSON + PERSON, r"\[\[person\]\] entry 2", "appears twice"),
     (PERSON + PERSON.replace("0499370899", "0790419904"), r"\[\[person\]\] entry 2",
      "already belongs"),
