@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 from live import free_port, read_otp, serve, write_config
+from test_journey_browser import CHROMIUM, launch_chromium
 from walker import DEMO_PERSON, Landed, Submit, Walk, answers
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "account"
 AXE_CACHE = Path(__file__).resolve().parent / ".cache"
@@ -91,12 +91,7 @@ def artifacts() -> Path:
 
 @pytest.fixture
 def browser(artifacts):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
+    with launch_chromium() as chromium:
         try:
             yield chromium
         finally:

@@ -16,6 +16,7 @@ from test_journey_browser import (
     assert_provider_page,
     fa,
     fill_and_submit,
+    launch_chromium,
 )
 from test_services_browser import assert_service_page, new_page
 from walker import Landed, Submit, Walk, answers
@@ -37,12 +38,7 @@ def browser() -> Path:
     (ARTIFACTS / "employer").mkdir(parents=True, exist_ok=True)
     for old in (ARTIFACTS / "employer").glob("*.png"):
         old.unlink()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
+    with launch_chromium() as browser:
         try:
             yield browser
         finally:

@@ -6,6 +6,8 @@ Debian's Chromium is driven by Playwright (never ``playwright install``); every 
 
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,21 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
 ]
+
+
+@contextmanager
+def launch_chromium() -> Iterator:
+    """Debian's Chromium under Playwright, as every browser test runs it."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def fa(text: str) -> str:
@@ -64,12 +81,7 @@ def artifacts() -> Path:
 
 @pytest.fixture
 def browser_page(artifacts):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
+    with launch_chromium() as browser:
         context = browser.new_context(viewport={"width": 390, "height": 844},
                                       device_scale_factor=2, is_mobile=True, has_touch=True,
                                       locale="fa-IR")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 from relying_parties import csrf_of, give_email, log_in, running_services
-from test_journey_browser import CHROMIUM
+from test_journey_browser import CHROMIUM, launch_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / \
     "municipal-transfer"
@@ -28,13 +28,8 @@ def sites(tmp_path, monkeypatch):
 
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
+    with launch_chromium() as browser:
         try:
             yield browser
         finally:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from live import demo_person, read_otp
 from relying_parties import FATEMEH, running_services
-from test_journey_browser import CHROMIUM, Recorder, fa, fill_and_submit
+from test_journey_browser import CHROMIUM, Recorder, fa, fill_and_submit, launch_chromium
 from walker import Submit, Walk, answers
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / "services"
@@ -38,12 +38,7 @@ def sites(tmp_path):
 
 @pytest.fixture
 def browser(shots):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
+    with launch_chromium() as browser:
         try:
             yield browser
         finally:
