@@ -42,12 +42,17 @@ def requests_http(base: str):
 
 
 @pytest.fixture
-def instances(tmp_path):
+def instances(tmp_path, services_database):
+    from conftest import _reset_services
+
     from idp import create_app
     from idp.settings import load_settings
 
+    # The run's scratch database (tests/conftest.py), emptied, not the shared one.
+    _reset_services(services_database)
     port_a, port_b = free_port(), free_port()
-    config = write_config(tmp_path, port=port_a, services=True, clients=[
+    config = write_config(tmp_path, port=port_a, services=True,
+                          extra={"database": {"url": services_database}}, clients=[
         {"client_id": "rp", "client_secret": "rp-secret", "name": "سامانه آزمایشی",
          "redirect_uris": ["https://rp.example/cb"], "first_party": True,
          "scope": "openid profile"},
