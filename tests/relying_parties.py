@@ -32,6 +32,17 @@ class Sites:
 
 
 @contextmanager
+def services_on(request, tmp_path: Path, **options) -> Iterator[Sites]:
+    """:func:`running_services` on the backend a test is parametrized with (``embedded`` or
+    ``services``); on PostgreSQL, the run's scratch database (tests/conftest.py), not the shared
+    one."""
+    database_url = (request.getfixturevalue("services_database")
+                    if request.param == "services" else None)
+    with running_services(tmp_path, database_url=database_url, **options) as running:
+        yield running
+
+
+@contextmanager
 def running_services(tmp_path: Path, *, database_url: str | None = None,
                      names: tuple[str, ...] | None = None,
                      registered: dict[str, dict] | None = None) -> Iterator[Sites]:

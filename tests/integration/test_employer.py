@@ -5,7 +5,15 @@ back by tracking number; a login without the ``company`` claim is refused."""
 import pytest
 import requests
 from live import demo_person
-from relying_parties import csrf_of, fa, log_in, log_out, running_services, sessions_in
+from relying_parties import (
+    csrf_of,
+    fa,
+    log_in,
+    log_out,
+    running_services,
+    services_on,
+    sessions_in,
+)
 from sqlalchemy import text
 
 from clients.employer.lists import current_month, month_days
@@ -19,10 +27,7 @@ YEAR, MONTH = current_month()[0] - 1, 1
 
 @pytest.fixture(params=["embedded", "services"])
 def sites(request, tmp_path):
-    # On PostgreSQL: the run's scratch database (tests/conftest.py), not the shared one.
-    database_url = (request.getfixturevalue("services_database")
-                    if request.param == "services" else None)
-    with running_services(tmp_path, database_url=database_url, names=("employer",)) as running:
+    with services_on(request, tmp_path, names=("employer",)) as running:
         yield running
 
 

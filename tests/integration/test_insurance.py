@@ -13,7 +13,7 @@ from relying_parties import (
     fa,
     give_email,
     log_in,
-    running_services,
+    services_on,
     sessions_in,
     single_sign_on,
 )
@@ -22,10 +22,7 @@ from sqlalchemy import text
 
 @pytest.fixture(params=["embedded", "services"])
 def sites(request, tmp_path):
-    # On PostgreSQL: the run's scratch database (tests/conftest.py), not the shared one.
-    database_url = (request.getfixturevalue("services_database")
-                    if request.param == "services" else None)
-    with running_services(tmp_path, database_url=database_url) as running:
+    with services_on(request, tmp_path) as running:
         yield running
 
 

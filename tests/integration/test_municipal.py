@@ -15,7 +15,7 @@ from relying_parties import (
     give_email,
     log_in,
     log_out,
-    running_services,
+    services_on,
     sessions_in,
 )
 from sqlalchemy import create_engine, text
@@ -25,10 +25,7 @@ from clients.common.backchannel import BACKCHANNEL_EVENT
 
 @pytest.fixture(params=["embedded", "services"])
 def sites(request, tmp_path):
-    # On PostgreSQL: the run's scratch database (tests/conftest.py), not the shared one.
-    database_url = (request.getfixturevalue("services_database")
-                    if request.param == "services" else None)
-    with running_services(tmp_path, database_url=database_url) as running:
+    with services_on(request, tmp_path) as running:
         yield running
 
 
