@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from clients.common.app import current_login, current_rp
 from clients.common.i18n import TEHRAN
 from clients.common.sessions import utcnow
-from clients.municipal import phone_codes, sms, uploads, visits, wizard
+from clients.municipal import lifecycle, phone_codes, sms, uploads, visits, wizard
 from clients.municipal.auth import applicant_code, current_citizen, login_required
 from clients.municipal.models import Draft, ServiceRequest
 from clients.municipal.registry import normalise, parse_jalali
@@ -358,10 +358,10 @@ def document(draft_id: str, document_id: str):
 
 
 def _taken() -> dict[str, int]:
-    """Seats booked per slot (requests awaiting their visit)."""
+    """Seats booked per slot: a request holds its seat until it is cancelled or withdrawn."""
     rows = current_rp().db.session.execute(
         select(ServiceRequest.visit_slot, func.count()).where(
-            ServiceRequest.state == "awaiting_visit", ServiceRequest.visit_slot.is_not(None))
+            ServiceRequest.visit_slot.is_not(None))
         .group_by(ServiceRequest.visit_slot)).all()
     return {slot: count for slot, count in rows}
 
@@ -513,7 +513,7 @@ def review(draft: Draft, form: FlaskForm):
     for seat in range(1, settings.visits.capacity + 1):
         registered = ServiceRequest(
             tracking_number=_tracking_number(), citizen_id=citizen.id, kind=KIND,
-            renovation_code=apartment["code"], state="awaiting_visit",
+            renovation_code=apartment["code"], state=lifecycle.AWAITING_VISIT,
             visit_slot=visit_record["slot"], visit_seat=seat, open_code=apartment["code"],
             data={"renovation_code": apartment["renovation_code"],
                   "request_number": apartment["request_number"], "role": apartment["role"],
@@ -535,7 +535,7 @@ def review(draft: Draft, form: FlaskForm):
         return _back_to_visit(draft, SLOT_ERRORS["full"])
     db.delete(draft)
     db.commit()
-    _text(registered, gettext(
+    lifecycle.text(registered, gettext(
         "درخواست انتقال شما با شماره پیگیری %(number)s ثبت شد. بازدید کارشناس: %(when)s.",
         number=registered.tracking_number, when=_when(registered.data["slot"])))
     return redirect(url_for("transfer.registered", tracking_number=registered.tracking_number),
@@ -552,16 +552,6 @@ def _when(slot: str) -> str:
     return gettext("%(day)s ساعت %(hour)s",
                    day=jdatetime.date.fromgregorian(date=start.date()).strftime("%Y/%m/%d"),
                    hour=start.strftime("%H:%M"))
-
-
-def _text(registered: ServiceRequest, text: str) -> None:
-    """Every state change texts the verified number (issue 10); a failed text is logged by
-    the outbox and does not undo the change."""
-    try:
-        current_app.extensions["municipal_sms"].send(registered.data["mobile"], text, code=None,
-                                                     purpose="transfer_state")
-    except sms.SmsUnavailable:
-        current_app.logger.warning("state text to the applicant not sent")
 
 
 def _back_to_visit(draft: Draft, message) -> object:
@@ -585,7 +575,7 @@ def registered(tracking_number: str):
     if found is None or found.citizen_id != current_citizen().id:
         abort(404)
     return render_template("transfer/registered.html", item=found, when=_when(found.data["slot"]),
-                           steps=wizard.TRANSFER_STEPS)
+                           steps=wizard.TRANSFER_STEPS, state_label=lifecycle.LABELS[found.state])
 
 
 def _lookup_error(outcome: str) -> str:
