@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 
 from clients.common.app import current_login, current_rp
 from clients.municipal import citizens
@@ -32,3 +32,10 @@ def login_required(view):
             return redirect(url_for("rp.login", next=request.path))
         return view(*args, **kwargs)
     return wrapper
+
+
+def is_staff() -> bool:
+    """Is this login one of the municipality's staff (``[municipal] staff``, issue 10)? Judged
+    by the login's ``national_code`` claim, as the applicant is."""
+    code = applicant_code()
+    return code is not None and code in current_app.extensions["municipal"].municipal.staff
