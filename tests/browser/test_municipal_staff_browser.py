@@ -1,7 +1,8 @@
 """«کارتابل شهرداری», «انصراف از درخواست» and «درخواست های پیشین» in Chromium, JavaScript on
 and off (issue 10): the demo's staff person approves, cancels with a reason and archives; the
 citizen withdraws and finds a request among the previous ones by its tracking number typed in
-Persian digits. Screenshots at 390×844 and 1366×768 in test-artifacts/browser/municipal-staff/.
+Persian digits. Screenshots at 390×844 and 1366×768 in test-artifacts/browser/municipal-staff/;
+axe-core (with JavaScript) finds no serious or critical violation on any page shot.
 """
 
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from integration.test_municipal_staff import NO_DUES, register, set_state
 from integration.test_municipal_transfer import citizen, future_slot
 from relying_parties import FATEMEH, fa, running_services
+from test_account_browser import axe_source, serious_violations
 from test_journey_browser import CHROMIUM, launch_chromium
 
 from clients.demo import MUNICIPAL_STAFF
@@ -45,8 +47,9 @@ def browser():
 
 def page_of(browser, sites, http, javascript: bool):
     """A browser page carrying the login a ``requests`` walk through the provider made."""
+    # axe is injected as an inline script, which the app's CSP refuses.
     context = browser.new_context(viewport=SIZES["phone"], locale="fa-IR",
-                                  java_script_enabled=javascript)
+                                  java_script_enabled=javascript, bypass_csp=javascript)
     context.add_cookies([{"name": "municipal_session", "value": http.cookies["municipal_session"],
                           "url": sites["municipal"]}])
     page = context.new_page()
@@ -54,13 +57,23 @@ def page_of(browser, sites, http, javascript: bool):
     return page
 
 
-def shoot(page, name: str, javascript: bool) -> None:
-    """The page at both sizes (full length), then back at the phone's."""
-    for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{size}-{'js' if javascript else 'no-js'}"
-                                             ".png"), full_page=True)
-    page.set_viewport_size(SIZES["phone"])
+class Camera:
+    """Shoots each page at both sizes (full length); with JavaScript, axe-core checks it too."""
+
+    def __init__(self, javascript: bool) -> None:
+        self.javascript = javascript
+        self.axe = axe_source() if javascript else None
+        self.violations: list[str] = []
+
+    def shoot(self, page, name: str) -> None:
+        for size, viewport in SIZES.items():
+            page.set_viewport_size(viewport)
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{size}-"
+                                                 f"{'js' if self.javascript else 'no-js'}.png"),
+                            full_page=True)
+        page.set_viewport_size(SIZES["phone"])
+        if self.axe:
+            self.violations += serious_violations(page, self.axe)
 
 
 def state_of(page) -> str:
@@ -70,6 +83,7 @@ def state_of(page) -> str:
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_staff_approve_cancel_archive_and_citizen_withdraw(browser, sites, tmp_path, javascript):
     assert FATEMEH["national_code"] == MUNICIPAL_STAFF
+    camera = Camera(javascript)
     ali = citizen(sites)
     owed = register(ali, sites, tmp_path, future_slot("10:00"))
     free = register(ali, sites, tmp_path, future_slot("11:00"), apartment=NO_DUES)
@@ -84,11 +98,11 @@ def test_staff_approve_cancel_archive_and_citizen_withdraw(browser, sites, tmp_p
     desk.get_by_label("وضعیت").select_option("awaiting_visit")
     desk.get_by_role("button", name="نمایش").click()
     assert fa(owed) in desk.content() and fa(issued) not in desk.content()
-    shoot(desk, "desk", javascript)
+    camera.shoot(desk, "desk")
 
     desk.get_by_role("link", name=fa(owed)).click()
     assert desk.locator(".staff-documents img").count() == 3
-    shoot(desk, "request", javascript)
+    camera.shoot(desk, "request")
     desk.get_by_role("button", name="تأیید بازدید").click()
     assert state_of(desk) == "در انتظار پرداخت عوارض نوسازی"
 
@@ -97,13 +111,13 @@ def test_staff_approve_cancel_archive_and_citizen_withdraw(browser, sites, tmp_p
     desk.get_by_role("button", name="ابطال", exact=True).click()
     assert "قابلیت ادامه بررسی در شهرداری را نداشته" in state_of(desk)
     assert desk.get_by_role("button").filter(has_text="تأیید بازدید").count() == 0
-    shoot(desk, "cancelled", javascript)
+    camera.shoot(desk, "cancelled")
 
     desk.goto(f"{sites['municipal']}/staff/requests/{issued}")
     desk.get_by_role("button", name="بایگانی دائم").click()
     assert "درخواست به سرانجام رسیده" in state_of(desk)
     assert desk.locator("#final-state").is_visible()
-    shoot(desk, "archived", javascript)
+    camera.shoot(desk, "archived")
 
     # The citizen withdraws a new request (the cancelled one freed its code) and finds it.
     again = register(ali, sites, tmp_path, future_slot("13:00"), apartment=NO_DUES)
@@ -113,17 +127,18 @@ def test_staff_approve_cancel_archive_and_citizen_withdraw(browser, sites, tmp_p
     mine.get_by_role("button", name="انصراف از درخواست").click()
     assert state_of(mine) == "انصراف از درخواست"
     assert "نوبت بازدید آزاد شد" in mine.content()
-    shoot(mine, "withdrawn", javascript)
+    camera.shoot(mine, "withdrawn")
 
     mine.goto(sites["municipal"] + "/")
     mine.get_by_role("link", name="درخواست های پیشین").click()
     mine.wait_for_url("**/requests")
     assert mine.locator("#previous-requests tbody tr").count() == 4
-    shoot(mine, "previous", javascript)
+    camera.shoot(mine, "previous")
     mine.get_by_label("شماره پیگیری").fill(fa(again))
     mine.get_by_role("button", name="جستجو").click()
     assert mine.locator("#previous-requests tbody tr").count() == 1
-    shoot(mine, "previous-search", javascript)
+    camera.shoot(mine, "previous-search")
     mine.get_by_role("link", name="آخرین وضعیت").click()
     mine.wait_for_url(f"**/transfer/requests/{again}")
     assert state_of(mine) == "انصراف از درخواست"
+    assert camera.violations == []
