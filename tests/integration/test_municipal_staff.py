@@ -173,6 +173,8 @@ def test_approve_cancel_archive_and_a_final_request(sites, tmp_path):
     # «ابطال» needs its reason; it ends the request and texts the reason.
     blank = act(staff, sites, free, "cancel", reason="  ")
     assert blank.status_code == 400 and "علت ابطال را وارد کنید" in blank.text
+    long = act(staff, sites, free, "cancel", reason="ن" * 501)
+    assert long.status_code == 400 and "حداکثر" in long.text
     cancelled = act(staff, sites, free, "cancel", reason="مدارک شهرسازی ناقص است")
     assert cancelled.status_code == 303
     final = staff.get(staff_page(sites, free), timeout=10).text

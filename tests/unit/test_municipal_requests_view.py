@@ -43,3 +43,38 @@ def test_withdrawal_only_before_the_visit():
     assert not may_withdraw(waiting, datetime(2026, 12, 1, 11, 0))  # its hour has come
     approved = ServiceRequest(state=lifecycle.READY, data={"slot": "2026-12-01T11:00"})
     assert not may_withdraw(approved, now)
+
+
+def test_previous_requests_link_only_to_pages_the_app_has():
+    from datetime import datetime as moment
+
+    from flask import Blueprint, Flask
+
+    from clients.municipal.previous import row
+
+    def app_with(*names: str) -> Flask:
+        app = Flask(__name__)
+        for name, path in (("certificates", "/certificates/<tracking_number>"),
+                           ("inquiry", "/inquiry/requests/<tracking_number>")):
+            if name in names:
+                pages = Blueprint(name, __name__)
+                pages.add_url_rule(path, "show" if name == "certificates" else "registered",
+                                   lambda tracking_number: "")
+                app.register_blueprint(pages)
+        return app
+
+    def item(kind: str, state: str) -> ServiceRequest:
+        return ServiceRequest(kind=kind, state=state, tracking_number="1234567890",
+                              renovation_code="1012345677", created_at=moment(2026, 11, 30),
+                              data={})
+
+    with app_with("certificates", "inquiry").test_request_context():
+        issued = row(item("inquiry", lifecycle.ISSUED))
+        assert issued["status_url"] == "/inquiry/requests/1234567890"
+        assert issued["print_url"] == "/certificates/1234567890"
+        assert row(item("transfer", lifecycle.ARCHIVED))["print_url"] is not None
+        assert row(item("transfer", lifecycle.READY))["print_url"] is None  # none yet
+        assert row(item("transfer", lifecycle.READY))["code"] == "1012345677"
+    with app_with().test_request_context():
+        alone = row(item("inquiry", lifecycle.ISSUED))
+        assert alone["status_url"] is None and alone["print_url"] is None
