@@ -93,6 +93,8 @@ def test_staff_approve_cancel_archive_and_citizen_withdraw(browser, sites, tmp_p
     desk = page_of(browser, sites, citizen(sites, FATEMEH), javascript)
     desk.goto(sites["municipal"] + "/")
     assert desk.locator("html").get_attribute("dir") == "rtl"
+    assert "خدمات اختصاصی" in desk.content()
+    camera.shoot(desk, "home")
     desk.get_by_role("link", name="کارتابل شهرداری").click()
     desk.wait_for_url("**/staff")
     desk.get_by_label("وضعیت").select_option("awaiting_visit")
