@@ -8,10 +8,15 @@ import uuid
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
+from flask import Flask
+from jinja2 import FileSystemBytecodeCache
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from idp.keys import KeyRing
+from idp.models import client as client_model
 from idp.settings import Settings
 
 DATABASE_URL = os.environ.get("IDP_TEST_DATABASE_URL", "")
@@ -26,6 +31,19 @@ TEST_CLIENTS = [
     {"client_id": "test-public", "name": "اپلیکیشن آزمایشی", "public": True,
      "redirect_uris": ["https://app.example/cb"]},
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_startup(tmp_path_factory):
+    """What every app a test starts would redo at production cost, done cheaply: client
+    secrets hashed with argon2's cheapest parameters (production keeps argon2-cffi's
+    defaults; tenths of a second per ``[[clients]]`` secret check nothing more), and each
+    template compiled once per run instead of once per app."""
+    bytecode = FileSystemBytecodeCache(str(tmp_path_factory.mktemp("jinja")))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(client_model, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
+        patch.setattr(Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": bytecode})
+        yield
 
 
 @pytest.fixture(scope="session")
