@@ -1,10 +1,13 @@
 """Shared fixtures: a provider app on embedded defaults, and on PostgreSQL + Redis when the
 ``IDP_TEST_DATABASE_URL`` / ``IDP_TEST_REDIS_URL`` services are given (`.ci/run` sets them)."""
 
+import atexit
 import os
 import shutil
 import sys
+import tempfile
 import uuid
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from jinja2 import FileSystemBytecodeCache
 sys.path.insert(0, str(Path(__file__).parent))
 
 from idp.keys import KeyRing
+from idp.migrations import upgrade
 from idp.models import client as client_model
 from idp.settings import Settings
 
@@ -44,6 +48,16 @@ def cheap_startup(tmp_path_factory):
         patch.setattr(client_model, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
         patch.setattr(Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": bytecode})
         yield
+
+
+@cache
+def embedded_schema() -> Path:
+    """An embedded database at the newest schema, migrated once per run: each test's database
+    starts as a copy of it. Tests of the migrations run them on databases of their own."""
+    folder = Path(tempfile.mkdtemp(prefix="idp-schema-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    upgrade(f"sqlite:///{folder / 'idp.sqlite3'}")
+    return folder / "idp.sqlite3"
 
 
 @pytest.fixture(scope="session")
@@ -93,12 +107,17 @@ def backend(request) -> str:
 
 
 def make_settings(tmp_path: Path, key_folder: Path, *, database_url: str = "",
-                  redis_url: str = "", clients=None) -> Settings:
+                  redis_url: str = "", clients=None, migrated: bool = True) -> Settings:
+    """Settings for an app on ``tmp_path``; its embedded database (when ``database_url`` is
+    empty) is already at the newest schema unless ``migrated`` is false."""
     settings = Settings(base_dir=tmp_path)
     settings.server.issuer = "http://localhost"
     settings.server.secret_key = "test-secret-key"
     shutil.copytree(key_folder, tmp_path / "keys", dirs_exist_ok=True)
     settings.database.url = database_url
+    if migrated and not database_url:
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(embedded_schema(), settings.instance_dir / "idp.sqlite3")
     settings.redis.url = redis_url
     settings.captcha.enabled = False
     settings.ratelimit.enabled = False
@@ -113,7 +132,9 @@ def settings(request, tmp_path, key_folder, backend) -> Settings:
         _reset_services(database_url)
         return make_settings(tmp_path, key_folder, database_url=database_url,
                              redis_url=REDIS_URL)
-    return make_settings(tmp_path, key_folder)
+    # A test marked empty_database starts the app on no database file at all, as a first start.
+    return make_settings(tmp_path, key_folder,
+                         migrated=request.node.get_closest_marker("empty_database") is None)
 
 
 @pytest.fixture
