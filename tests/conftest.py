@@ -51,21 +51,43 @@ def cheap_startup(tmp_path_factory):
 
 
 @cache
+def run_folder() -> Path:
+    """What the tests of one run share (keys, a migrated database); removed when it ends."""
+    folder = Path(tempfile.mkdtemp(prefix="idp-tests-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+@cache
+def run_keys() -> Path:
+    """Signing keys generated once per run (an RSA key takes a tenth of a second)."""
+    folder = run_folder() / "keys"
+    KeyRing(folder, retention_seconds=600).ensure()
+    return folder
+
+
+@cache
 def embedded_schema() -> Path:
     """An embedded database at the newest schema, migrated once per run: each test's database
     starts as a copy of it. Tests of the migrations run them on databases of their own."""
-    folder = Path(tempfile.mkdtemp(prefix="idp-schema-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    upgrade(f"sqlite:///{folder / 'idp.sqlite3'}")
-    return folder / "idp.sqlite3"
+    path = run_folder() / "idp.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def seed_provider(base_dir: Path, *, keys: Path, embedded: bool) -> None:
+    """A test's provider folder at ``base_dir``: the run's keys in ``keys/`` and, on the
+    embedded backend, a database at the newest schema in ``instance/``."""
+    shutil.copytree(keys, base_dir / "keys", dirs_exist_ok=True)
+    if embedded:
+        (base_dir / "instance").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(embedded_schema(), base_dir / "instance" / "idp.sqlite3")
 
 
 @pytest.fixture(scope="session")
-def key_folder(tmp_path_factory) -> Path:
+def key_folder() -> Path:
     """Keys are generated once per run and copied into each test's folder."""
-    folder = tmp_path_factory.mktemp("keys")
-    KeyRing(folder, retention_seconds=600).ensure()
-    return folder
+    return run_keys()
 
 
 @pytest.fixture(scope="session")
@@ -113,11 +135,8 @@ def make_settings(tmp_path: Path, key_folder: Path, *, database_url: str = "",
     settings = Settings(base_dir=tmp_path)
     settings.server.issuer = "http://localhost"
     settings.server.secret_key = "test-secret-key"
-    shutil.copytree(key_folder, tmp_path / "keys", dirs_exist_ok=True)
+    seed_provider(tmp_path, keys=key_folder, embedded=migrated and not database_url)
     settings.database.url = database_url
-    if migrated and not database_url:
-        settings.instance_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(embedded_schema(), settings.instance_dir / "idp.sqlite3")
     settings.redis.url = redis_url
     settings.captcha.enabled = False
     settings.ratelimit.enabled = False
