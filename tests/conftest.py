@@ -108,6 +108,17 @@ def services_database() -> str:
     admin.dispose()
 
 
+def dead_redis():
+    """A Redis client of a port nobody listens on: every command fails at once, without
+    redis-py's default retries and their back-off (seconds per command)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
+                       retry=Retry(NoBackoff(), 0))
+
+
 def _reset_services(database_url: str) -> None:
     import redis
     from sqlalchemy import create_engine, inspect, text
