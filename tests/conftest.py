@@ -1,17 +1,26 @@
 """Shared fixtures: a provider app on embedded defaults, and on PostgreSQL + Redis when the
 ``IDP_TEST_DATABASE_URL`` / ``IDP_TEST_REDIS_URL`` services are given (`.ci/run` sets them)."""
 
+import atexit
 import os
 import shutil
 import sys
+import tempfile
 import uuid
+from functools import cache
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
+from flask import Flask
+from jinja2 import FileSystemBytecodeCache
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from idp.keys import KeyRing
+from idp.migrations import upgrade
+from idp.models import client as client_model
 from idp.settings import Settings
 
 DATABASE_URL = os.environ.get("IDP_TEST_DATABASE_URL", "")
@@ -28,12 +37,57 @@ TEST_CLIENTS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def key_folder(tmp_path_factory) -> Path:
-    """Keys are generated once per run and copied into each test's folder."""
-    folder = tmp_path_factory.mktemp("keys")
+@pytest.fixture(scope="session", autouse=True)
+def cheap_startup(tmp_path_factory):
+    """What every app a test starts would redo at production cost, done cheaply: client
+    secrets hashed with argon2's cheapest parameters (production keeps argon2-cffi's
+    defaults; tenths of a second per ``[[clients]]`` secret check nothing more), and each
+    template compiled once per run instead of once per app."""
+    bytecode = FileSystemBytecodeCache(str(tmp_path_factory.mktemp("jinja")))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(client_model, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
+        patch.setattr(Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": bytecode})
+        yield
+
+
+@cache
+def run_folder() -> Path:
+    """What the tests of one run share (keys, a migrated database); removed when it ends."""
+    folder = Path(tempfile.mkdtemp(prefix="idp-tests-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+@cache
+def run_keys() -> Path:
+    """Signing keys generated once per run (an RSA key takes a tenth of a second)."""
+    folder = run_folder() / "keys"
     KeyRing(folder, retention_seconds=600).ensure()
     return folder
+
+
+@cache
+def embedded_schema() -> Path:
+    """An embedded database at the newest schema, migrated once per run: each test's database
+    starts as a copy of it. Tests of the migrations run them on databases of their own."""
+    path = run_folder() / "idp.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def seed_provider(base_dir: Path, *, keys: Path, embedded: bool) -> None:
+    """A test's provider folder at ``base_dir``: the run's keys in ``keys/`` and, on the
+    embedded backend, a database at the newest schema in ``instance/``."""
+    shutil.copytree(keys, base_dir / "keys", dirs_exist_ok=True)
+    if embedded:
+        (base_dir / "instance").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(embedded_schema(), base_dir / "instance" / "idp.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def key_folder() -> Path:
+    """Keys are generated once per run and copied into each test's folder."""
+    return run_keys()
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +106,17 @@ def services_database() -> str:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def dead_redis():
+    """A Redis client of a port nobody listens on: every command fails at once, without
+    redis-py's default retries and their back-off (seconds per command)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
+                       retry=Retry(NoBackoff(), 0))
 
 
 def _reset_services(database_url: str) -> None:
@@ -75,11 +140,13 @@ def backend(request) -> str:
 
 
 def make_settings(tmp_path: Path, key_folder: Path, *, database_url: str = "",
-                  redis_url: str = "", clients=None) -> Settings:
+                  redis_url: str = "", clients=None, migrated: bool = True) -> Settings:
+    """Settings for an app on ``tmp_path``; its embedded database (when ``database_url`` is
+    empty) is already at the newest schema unless ``migrated`` is false."""
     settings = Settings(base_dir=tmp_path)
     settings.server.issuer = "http://localhost"
     settings.server.secret_key = "test-secret-key"
-    shutil.copytree(key_folder, tmp_path / "keys", dirs_exist_ok=True)
+    seed_provider(tmp_path, keys=key_folder, embedded=migrated and not database_url)
     settings.database.url = database_url
     settings.redis.url = redis_url
     settings.captcha.enabled = False
@@ -95,7 +162,9 @@ def settings(request, tmp_path, key_folder, backend) -> Settings:
         _reset_services(database_url)
         return make_settings(tmp_path, key_folder, database_url=database_url,
                              redis_url=REDIS_URL)
-    return make_settings(tmp_path, key_folder)
+    # A test marked empty_database starts the app on no database file at all, as a first start.
+    return make_settings(tmp_path, key_folder,
+                         migrated=request.node.get_closest_marker("empty_database") is None)
 
 
 @pytest.fixture

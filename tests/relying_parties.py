@@ -12,6 +12,7 @@ from pathlib import Path
 
 import redis
 import requests
+from conftest import run_keys, seed_provider
 from live import demo_person, free_port, serve, walk_login, write_config
 from sqlalchemy import text
 
@@ -68,6 +69,7 @@ def running_services(tmp_path: Path, *, database_url: str | None = None,
                           clients=[{**app.registration(urls[app.name], secrets_[app.name]),
                                     **(registered or {}).get(app.name, {})}
                                    for app in chosen])
+    seed_provider(tmp_path, keys=run_keys(), embedded=not database_url)
     settings = load_settings(config, environ={})
     provider = create_app(settings)
     sites = Sites(issuer=settings.server.issuer, outbox=settings.path(settings.sms.outbox_path),

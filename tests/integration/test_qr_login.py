@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import jwt as pyjwt
 import pytest
-from conftest import TEST_CLIENTS
+from conftest import TEST_CLIENTS, dead_redis
 from flow import DEMO, PROVIDER, authorize_url, exchange, login, pkce, redirect_params
 from phone import Phone, hs256, qid_of
 from sqlalchemy import update
@@ -524,16 +524,13 @@ def test_audit_rows_and_logs_hold_no_code_token_or_signature(app, client, phone,
 
 def test_redis_down_at_start_and_at_approve(app, client, phone, monkeypatch):
     """Case 39: start → 503 with the OTP hint; approve → 503 and nothing half-written."""
-    import redis
-
     store = app.extensions["idp"].store
     url = start_qr(client)
     assert phone.scan(url)[0] == 200
     good = phone.approval(qid_of(url))
     page = client.get("/login/qr").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    monkeypatch.setattr(store, "redis", dead)
+    monkeypatch.setattr(store, "redis", dead_redis())
     status, body = phone.post_approval(good)
     assert (status, body["error"]) == (503, "temporarily_unavailable")
     start = client.post("/login/qr/start", data={"csrf_token": token})

@@ -41,6 +41,7 @@ def test_jwks_bytes_follow_idp_keys_rotate(app, client, settings):
     assert client.get("/jwks.json").data == client.get("/jwks.json").data
 
 
+@pytest.mark.empty_database
 def test_sqlite_file_is_private_and_tuned(app, settings):
     if not settings.database_url.startswith("sqlite"):
         pytest.skip("embedded default only")

@@ -5,6 +5,7 @@ import json
 import stat
 
 import pytest
+from joserfc.jwk import ECKey, RSAKey
 
 from idp.keys import MIN_PUBLISH_AHEAD_SECONDS, KeyRing
 
@@ -118,6 +119,39 @@ def test_files_written_before_next_keys_sign_from_creation(tmp_path):
     again = ring_at(tmp_path, clock)
     again.ensure()
     assert again.signing_kid("RS256") == ring.signing_kid("RS256")
+
+
+def counted_imports(monkeypatch) -> list[str]:
+    """The kids of the keys imported from now on (RSA and EC)."""
+    imported: list[str] = []
+    for kind in (RSAKey, ECKey):
+        def counted(value, *args, _import=kind.import_key, **kwargs):
+            imported.append(value["kid"])
+            return _import(value, *args, **kwargs)
+        monkeypatch.setattr(kind, "import_key", counted)
+    return imported
+
+
+def test_a_reread_imports_only_the_files_that_changed(tmp_path, monkeypatch):
+    clock = Clock()
+    ring = ring_at(tmp_path, clock)
+    ring.ensure()
+    imported = counted_imports(monkeypatch)
+    ring.reload(force=True)
+    ring_at(tmp_path, clock).ensure()  # another instance on the same folder
+    assert imported == []
+
+    upcoming = {k["kid"] for k in ring.rotate()}
+    assert set(imported) == upcoming and len(imported) == 2  # only the new files
+    imported.clear()
+    path = next(tmp_path.glob("*-ES256-*.jwk.json"))
+    data = json.loads(path.read_text())
+    data["activates_at"] += 1
+    path.write_text(json.dumps(data))
+    ring.reload(force=True)
+    assert imported == [data["jwk"]["kid"]]
+    assert next(k for k in ring.describe() if k["kid"] == data["jwk"]["kid"])[
+        "activates_at"] == data["activates_at"]
 
 
 def test_publish_ahead_shorter_than_the_jwks_cache_is_refused(tmp_path):

@@ -2,6 +2,7 @@
 
 import fakeredis
 import pytest
+from conftest import dead_redis
 
 from idp.store import Store, StoreUnavailable
 
@@ -37,9 +38,7 @@ def test_get_with_ttl(store):
 
 
 def test_batch_failure_is_store_unavailable():
-    import redis
-
-    broken = Store(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
+    broken = Store(dead_redis())
     with pytest.raises(StoreUnavailable):
         broken.batch().get("a").execute()
     with pytest.raises(StoreUnavailable):
