@@ -1,29 +1,23 @@
 """The ``idp`` command: serve, demo, database, keys, clients and the audit trail."""
 
+import importlib
 import json
 import os
-import secrets
 import sys
 import threading
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import click
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from clients.demo import DEMO_APPS
 from idp import audit, create_app, production, startup
 from idp.db import Database
 from idp.keys import KeyRing
 from idp.migrations import upgrade
 from idp.registration import list_clients, register_client, remove_client
 from idp.settings import ConfigurationError, Settings, load_settings
-
-# The phone app (clients/phone, ``idp-phone``): a public first-party client with the phone
-# scopes (issue 7), redirecting to the loopback address the app listens on.
-PHONE_CLIENT_ID = "phone-demo"
-PHONE_REDIRECT_URI = "http://127.0.0.1/idp-phone/callback"
-PHONE_SCOPE = "openid profile national_id offline_access device:register qr:approve"
 
 
 class Context:
@@ -44,7 +38,22 @@ class Context:
 
 
 class Commands(click.Group):
-    """The ``idp`` group: a configuration that cannot work ends any command with one line."""
+    """The ``idp`` group: a configuration that cannot work ends any command with one line.
+
+    ``idp demo`` is loaded only when it runs (click's lazily loaded subcommands): its relying
+    parties' apps, with Alembic, Mako and Pygments, would otherwise sit in every process of the
+    production server, whose workers fork from this command (issue 9: memory).
+    """
+
+    LAZY: ClassVar[dict[str, str]] = {"demo": "idp.demo_command"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            return importlib.import_module(self.LAZY[cmd_name]).command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -85,7 +94,8 @@ def _server(app, host: str, port: int) -> BaseWSGIServer:
     return make_server(host, port, app, threaded=True, request_handler=PathOnlyRequestHandler)
 
 
-def _run(app, host: str, port: int) -> threading.Thread:
+def run_server(app, host: str, port: int) -> threading.Thread:
+    """The development server in a daemon thread, serving ``app`` on ``host:port``."""
     server = _server(app, host, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -105,7 +115,7 @@ def serve(obj: Context, host: str, port: int, workers: int | None) -> None:
         return
     app = create_app(obj.settings())
     click.echo(f"provider: {app.extensions['idp'].settings.server.issuer}")
-    _run(app, host, port).join()
+    run_server(app, host, port).join()
 
 
 def _serve_production(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -121,15 +131,6 @@ def _serve_production(settings: Settings, host: str, port: int, workers: int) ->
     production.serve(settings, host, port, workers)
 
 
-def _demo_app_ports(command):
-    """One ``--NAME-port`` option per demo relying party (the table in clients/demo.py)."""
-    for app in reversed(DEMO_APPS):
-        command = click.option(f"--{app.port_option}", f"port_{app.name}", type=int,
-                               default=app.default_port, show_default=True,
-                               help=f"Port of the {app.name} relying party.")(command)
-    return command
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5002, show_default=True, type=int)
@@ -143,48 +144,6 @@ def events(obj: Context, host: str, port: int) -> None:
 
     os.execv(sys.executable, [sys.executable, "-c", BOOTSTRAP, "--host", host,
                               "--port", str(port)])
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@_demo_app_ports
-@click.pass_obj
-def demo(obj: Context, host: str, port: int, **app_ports: int) -> None:
-    """Run the provider and every demo relying party on embedded defaults."""
-    settings = obj.settings()
-    settings.server.demo = True
-    settings.server.issuer = f"http://{host}:{port}"
-    settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    urls = {app.name: f"http://{host}:{app_ports[f'port_{app.name}']}" for app in DEMO_APPS}
-    # A fresh secret each run: the registration below is updated to match it.
-    secrets_ = {app.name: secrets.token_urlsafe(24) for app in DEMO_APPS}
-    names = {app.name for app in DEMO_APPS}
-    settings.clients = [entry for entry in settings.clients
-                        if entry.get("client_id") not in names | {PHONE_CLIENT_ID}]
-    settings.clients += [app.registration(urls[app.name], secrets_[app.name])
-                         for app in DEMO_APPS]
-    settings.clients.append({
-        "client_id": PHONE_CLIENT_ID, "name": "دولت همراه", "public": True,
-        "first_party": True, "redirect_uris": [PHONE_REDIRECT_URI], "scope": PHONE_SCOPE})
-    _run(create_app(settings), host, port)
-    threads = [_run(app.create(settings.server.issuer, secrets_[app.name], urls[app.name],
-                               f"sqlite:///{settings.instance_dir / (app.name + '.sqlite')}"),
-                    host, app_ports[f"port_{app.name}"])
-               for app in DEMO_APPS]
-    click.echo(f"پنجره ملی / provider: {settings.server.issuer}/")
-    for app in DEMO_APPS:
-        click.echo(f"{app.title} / {app.name}: {urls[app.name]}/ — log in as {app.log_in_as}")
-    click.echo(
-        f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}/dev/outbox\n"
-        "(captcha: read it from the image; stop with Ctrl+C)\n"
-        "ورود با کد QR / QR login with the phone app:\n"
-        f"  idp-phone pair --issuer {settings.server.issuer} --client-id {PHONE_CLIENT_ID} "
-        f"--mobile 09120000001 --outbox {settings.path(settings.sms.outbox_path)}\n"
-        "  then choose «ورود با کد QR» on the login page, screenshot the code, and\n"
-        "  idp-phone scan SCREENSHOT.png     (or the code's URL)")
-    for thread in threads:
-        thread.join()
 
 
 @main.group()

@@ -7,6 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from idp import metrics as metrics_module
+from idp.messaging import breaker_states
 from idp.services import services
 
 bp = Blueprint("ops", __name__)
@@ -49,9 +50,10 @@ def readyz():
     ready = all(checks.values())
     # Reported, not counted: a registry down is down for every instance alike, and taking them
     # all out of the load balancer would stop the logins that need no registry as well.
-    registries = svc.registries.breaker_states()
+    # The SMS gateways likewise (issue 9): with one gateway down, codes go out through the other.
     return jsonify(status="ready" if ready else "unavailable", checks=checks,
-                   registries=registries), 200 if ready else 503
+                   registries=svc.registries.breaker_states(),
+                   sms=breaker_states(svc.sms)), 200 if ready else 503
 
 
 @bp.route("/metrics")

@@ -7,24 +7,34 @@ likes, past the worker's own time-out (issue 9). So each call gets a deadline, a
 shuts the call's socket down when it passes: the blocked read returns at once, the call fails
 as :class:`DeadlineExceeded`, and the citizen gets the "try again later" page in time.
 
+Name resolution is under the same deadline. ``getaddrinfo`` cannot be interrupted and takes no
+time-out (a dead DNS server holds it for the resolver's own retries, tens of seconds), so it
+runs on a small pool of threads and the call waits for it only while its deadline lasts; a
+lookup still hanging then is left to finish in the background (as urllib3's maintainers
+advise: urllib3 issue 1334). The connection then tries the addresses found, in order.
+
 Deadlines are kept below the worker's time-out (docs/registries.md, "Deadlines"): the slowest
 request makes at most two outside calls in a row, each bounded by its own setting.
 """
 
 import contextlib
 import contextvars
+import ipaddress
 import logging
 import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,9 +49,10 @@ class Watchdog:
 
     def __init__(self, seconds: float) -> None:
         self.fired = False
+        self.ends_at = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer = threading.Timer(max(0.0, seconds), self.fire)
         self._timer.daemon = True
         self._timer.start()
 
@@ -54,12 +65,17 @@ class Watchdog:
             else:
                 self._sockets.append(sock)
 
+    def remaining(self) -> float:
+        """Seconds left before the deadline (0 once it has passed)."""
+        return max(0.0, self.ends_at - time.monotonic())
+
     def stop(self) -> None:
         self._timer.cancel()
         with self._lock:
             self._sockets.clear()
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """The deadline has passed: shut the guarded sockets down now."""
         with self._lock:
             self.fired = True
             for sock in self._sockets:
@@ -82,12 +98,68 @@ def watchdog(seconds: float) -> Iterator[Watchdog]:
         watch.stop()
 
 
+# Lookups in flight at once, across the process's threads: a DNS server that hangs holds at most
+# this many threads; later lookups wait for one (within their own deadline) instead of adding more.
+RESOLVER_THREADS = 8
+_resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="outbound-resolve")
+
+
+class ResolutionTimeout(OSError):
+    """A host name was not resolved within the time left to the call."""
+
+
+def addresses(host: str, port: int, seconds: float) -> list[str]:
+    """The IP addresses of ``host`` (in the resolver's order), found within ``seconds``.
+
+    Raises :class:`ResolutionTimeout` when the lookup takes longer (it is left to finish in
+    the background) and :class:`socket.gaierror` when the name does not resolve.
+    """
+    with contextlib.suppress(ValueError):
+        return [str(ipaddress.ip_address(host))]
+    lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        found = lookup.result(timeout=seconds)
+    except FutureTimeout:
+        lookup.cancel()  # not started yet: it never will be
+        raise ResolutionTimeout(f"no address for {host} within {seconds:g} s") from None
+    return list(dict.fromkeys(str(sockaddr[0]) for *_info, sockaddr in found))
+
+
 # The watchdog of the HTTP call running in this thread, for the connection that reads its answer.
 _current: contextvars.ContextVar[Watchdog | None] = contextvars.ContextVar("outbound_watchdog",
                                                                          default=None)
 
 
 class _GuardedMixin:
+    def _new_conn(self):
+        """Connects to the host's addresses, resolved within the deadline (:func:`addresses`).
+
+        Only the address connected to changes (``_dns_host``, urllib3's name for it): the Host
+        header, TLS's server name and the certificate check still use the host name.
+        """
+        watch = _current.get()
+        if watch is None:
+            return super()._new_conn()
+        name = self._dns_host
+        try:
+            found = addresses(name, self.port, watch.remaining())
+        except ResolutionTimeout as exc:
+            watch.fire()  # the lookup had all the time that was left
+            raise ConnectTimeoutError(self, str(exc)) from None
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        failure: NewConnectionError | None = None
+        try:
+            for address in found:
+                self._dns_host = address
+                try:
+                    return super()._new_conn()
+                except NewConnectionError as exc:
+                    failure = exc
+        finally:
+            self._dns_host = name
+        raise failure or NewConnectionError(self, f"no address for {name}")
+
     def getresponse(self, *args, **kwargs):
         watch = _current.get()
         if watch is not None:

@@ -4,6 +4,7 @@
 gunicorn (sync and gthread). Each worker process builds its own app from the same settings.
 """
 
+import gc
 import os
 from functools import partial
 from pathlib import Path
@@ -66,6 +67,12 @@ def metrics_folder(settings: Settings) -> Path:
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve the provider on ``host:port`` with ``workers`` processes until stopped."""
     metrics_folder(settings)
+    # The workers fork from this process and share what it holds (modules, the sandbox file it
+    # checked) page by page until written. A garbage collection in a worker reads and writes
+    # every tracked object it walks, copying their pages into each worker: frozen, the objects
+    # alive now are left alone (Python's gc.freeze documentation; issue 9: memory).
+    gc.collect()
+    gc.freeze()
     server = Granian("idp.wsgi:app", address=host, port=port, workers=workers,
                      blocking_threads=blocking_threads(settings), **SERVER_SETTINGS)
     server.serve(target_loader=partial(_load_app, settings))

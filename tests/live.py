@@ -187,6 +187,47 @@ def answer_slowly(handler, status: int, body: object, every: float,
     handler.close_connection = True
 
 
+HUNG_DNS_SECONDS = 10
+
+
+class FakeDns:
+    """What :func:`fake_dns` was asked: every name, in order, and the lookups still hanging."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.hanging: list[str] = []
+
+
+@contextmanager
+def fake_dns(names: Mapping[str, list[str] | None]) -> Iterator[FakeDns]:
+    """``socket.getaddrinfo`` in this process answered from ``names``: a name resolves to its
+    addresses, in order, or, mapped to None, hangs as with a DNS server that does not answer,
+    until the block ends or for at most ``HUNG_DNS_SECONDS``, then fails as the resolver would.
+    A call that gave up in time has ended while its lookup is still ``hanging``. Other names
+    and numeric addresses resolve as usual."""
+    real = socket.getaddrinfo
+    dns = FakeDns()
+    released = threading.Event()
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in names:
+            return real(host, port, *args, **kwargs)
+        dns.asked.append(host)
+        if names[host] is None:
+            dns.hanging.append(host)
+            released.wait(HUNG_DNS_SECONDS)
+            dns.hanging.remove(host)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return [info for address in names[host] for info in real(address, port, *args, **kwargs)]
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield dns
+    finally:
+        socket.getaddrinfo = real
+        released.set()
+
+
 class TcpProxy:
     """A TCP forwarder in front of a real service (PostgreSQL, Redis) that a test takes down and
     brings back, so an outage is simulated without stopping the machine's shared servers.

@@ -21,6 +21,7 @@ __all__ = [
     "SmsIrSms",
     "SmsSender",
     "SmtpMailer",
+    "breaker_states",
     "build_mailer",
     "build_sms_sender",
     "read_outbox",
@@ -50,6 +51,12 @@ def _gateway(name: str, sms: SmsSettings, base_dir: Path) -> SmsSender:
         return SmsIrSms(sms.smsir_api_key, sms.smsir_base_url, sms.smsir_template_id,
                         sms.smsir_code_parameter, sms.smsir_line_number, sms.timeout_seconds)
     raise ConfigurationError(f"sms: unknown backend {name!r} (outbox, kavenegar or smsir)")
+
+
+def breaker_states(sender: SmsSender) -> dict[str, str]:
+    """Each SMS gateway's circuit breaker (closed, open, half-open), where codes fail over from
+    one gateway to another; a single gateway has none (every code is tried on it)."""
+    return sender.breaker_states() if hasattr(sender, "breaker_states") else {}
 
 
 def build_mailer(email: EmailSettings, base_dir: Path) -> Mailer:

@@ -46,7 +46,8 @@ class SmtpMailer:
                         smtp.login(self.username, self.password)
                     smtp.send_message(message)
             except (smtplib.SMTPException, OSError) as exc:
-                reason = "DeadlineExceeded" if watch.fired else type(exc).__name__
+                late = watch.fired or isinstance(exc, outbound.ResolutionTimeout)
+                reason = "DeadlineExceeded" if late else type(exc).__name__
                 log.warning("smtp delivery failed: %s", reason)
                 raise MessagingUnavailable(f"smtp failed: {reason}") from None
 
@@ -65,9 +66,17 @@ class _GuardedSmtp(smtplib.SMTP):
     watch: outbound.Watchdog
 
     def _get_socket(self, host, port, timeout):
-        sock = super()._get_socket(host, port, timeout)
-        self.watch.guard(sock)
-        return sock
+        # The name is resolved within the deadline too; TLS still checks the name (``_host``).
+        failure: OSError | None = None
+        for address in outbound.addresses(host, port, self.watch.remaining()):
+            try:
+                sock = super()._get_socket(address, port, timeout)
+            except OSError as exc:
+                failure = exc
+                continue
+            self.watch.guard(sock)
+            return sock
+        raise failure or OSError(f"no address for {host}")
 
 
 class _GuardedSmtpSsl(_GuardedSmtp, smtplib.SMTP_SSL):

@@ -21,7 +21,7 @@ from flow import (
     submit_mobile,
     submit_otp,
 )
-from live import answer_json, answer_slowly
+from live import answer_json, answer_slowly, fake_dns
 
 from idp import create_app
 from idp.registries import Company, RegistryUnavailable, build_registries
@@ -44,7 +44,8 @@ class StubRegistry(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         self.server.requests.append({"path": url.path, "query": parse_qs(url.query),
-                                     "auth": self.headers.get("Authorization")})
+                                     "auth": self.headers.get("Authorization"),
+                                     "host": self.headers.get("Host")})
         route = self.server.routes.get(url.path, (404, {"error": "nf"}, 0))
         if callable(route):
             route(self)
@@ -78,9 +79,10 @@ def in_turn(*answers):
     return route
 
 
-def registries_for(server, timeout: float = 2.0, **options):
-    host, port = server.server_address
-    return http_settings(f"http://{host}:{port}/api/", timeout, **options)
+def registries_for(server, timeout: float = 2.0, host: str = "", **options):
+    """The HTTP registries against the stub, at its address or by the name ``host``."""
+    address, port = server.server_address
+    return http_settings(f"http://{host or address}:{port}/api/", timeout, **options)
 
 
 def http_settings(base_url: str, timeout: float = 1.0, **options):
@@ -347,5 +349,48 @@ def test_the_citizen_gets_the_try_again_page_when_the_registry_trickles(stub, tm
     started = time.monotonic()
     response = submit_identity(browser, "0499370899", (1360, 1, 1))
     assert time.monotonic() - started < 3
+    assert response.status_code == 503
+    assert "لطفا چند دقیقه دیگر دوباره تلاش کنید" in response.get_data(as_text=True)
+
+
+def test_a_registry_is_reached_by_name_at_each_of_its_addresses(stub):
+    """Resolved within the deadline, then tried in turn: 127.0.0.2 refuses (the stub listens on
+    127.0.0.1 only), the next address answers; the request still names the host."""
+    stub.routes["/api/civil/persons/0499370899"] = (200, PERSON, 0)
+    with fake_dns({"registry.example": ["127.0.0.2", "127.0.0.1"]}) as dns:
+        registries = registries_for(stub, host="registry.example", http_retries=0)
+        assert registries.civil.find_person("0499370899", BORN) is not None
+    assert dns.asked == ["registry.example"]
+    assert stub.requests[0]["host"] == f"registry.example:{stub.server_address[1]}"
+
+
+def test_a_registry_whose_dns_hangs_fails_at_the_deadline(stub):
+    """getaddrinfo takes no time-out: the lookup is given what is left of the deadline. The
+    resolver here never answers, so only the deadline can end the call."""
+    with fake_dns({"registry.example": None}) as dns:
+        with pytest.raises(RegistryUnavailable, match="DeadlineExceeded"):
+            registries_for(stub, timeout=0.3, host="registry.example").civil.find_person(
+                "0499370899", BORN)
+        assert dns.hanging == ["registry.example"]  # the call did not wait for the lookup
+    assert dns.asked == ["registry.example"]  # not tried again: no time was left
+    assert stub.requests == []
+
+
+def test_the_citizen_gets_the_try_again_page_when_the_registrys_dns_hangs(stub, tmp_path,
+                                                                          key_folder):
+    _host, port = stub.server_address
+    settings = make_settings(tmp_path, key_folder)
+    settings.registries = RegistrySettings(
+        backend="http", http_base_url=f"http://registry.example:{port}", http_token=TOKEN,
+        http_timeout_seconds=0.5)
+    app = create_app(settings)
+    browser = app.test_client()
+    follow(browser, get(browser, authorize_url()))
+    follow(browser, submit_mobile(browser, app, "09120000001"))
+    page = follow(browser, submit_otp(browser, app, outbox_codes(app, "09120000001")[-1]))
+    assert page.request.path == "/login/identity"
+    with fake_dns({"registry.example": None}) as dns:
+        response = submit_identity(browser, "0499370899", (1360, 1, 1))
+        assert dns.hanging == ["registry.example"]
     assert response.status_code == 503
     assert "لطفا چند دقیقه دیگر دوباره تلاش کنید" in response.get_data(as_text=True)

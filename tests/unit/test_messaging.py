@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
-from live import answer_json, answer_slowly
+from live import answer_json, answer_slowly, fake_dns
 
 from idp.messaging import (
     KavenegarSms,
@@ -367,3 +367,34 @@ def test_outbox_file_is_created_with_private_mode_under_permissive_umask(tmp_pat
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "o.jsonl").stat().st_mode) == 0o600
+
+
+def test_a_gateway_whose_dns_hangs_is_cut_at_the_deadline(kavenegar):
+    """Name resolution is under the send's deadline (getaddrinfo itself takes no time-out)."""
+    _host, port = kavenegar.server_address
+    sms = KavenegarSms(API_KEY, f"http://sms.example:{port}/", "login", 0.3)
+    with fake_dns({"sms.example": None}) as dns:
+        with pytest.raises(MessagingUnavailable, match="DeadlineExceeded"):
+            sms.send("+989120000001", "کد", code="123456", purpose="login")
+        assert dns.hanging == ["sms.example"]  # the send did not wait for the lookup
+    assert kavenegar.requests == []
+
+
+def test_smtp_whose_dns_hangs_is_cut_at_the_deadline(smtp_server):
+    server = smtp_server()
+    smtp = SmtpMailer("smtp.example", server.port, "", "", "no-reply@my.gov.ir",
+                      use_tls=False, timeout=0.3)
+    with fake_dns({"smtp.example": None}) as dns:
+        with pytest.raises(MessagingUnavailable, match="DeadlineExceeded"):
+            smtp.send("citizen@example.ir", "s", "t")
+        assert dns.hanging == ["smtp.example"]
+    assert server.messages == []
+
+
+def test_smtp_is_reached_by_name_at_each_of_its_addresses(smtp_server):
+    server = smtp_server()
+    smtp = SmtpMailer("smtp.example", server.port, "", "", "no-reply@my.gov.ir",
+                      use_tls=False, timeout=2.0)
+    with fake_dns({"smtp.example": ["127.0.0.2", "127.0.0.1"]}):
+        smtp.send("citizen@example.ir", "s", "t")
+    assert len(server.messages) == 1

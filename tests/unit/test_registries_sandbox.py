@@ -243,3 +243,18 @@ def test_demo_company_ids_have_valid_check_digits():
         assert company_id_check_digit(national_id[:10]) == int(national_id[10])
     for person in data.people.values():
         assert normalize_postal_code(person.postal_code) == person.postal_code
+
+
+def test_a_file_is_parsed_once_per_version_and_each_app_gets_its_own_indexes(tmp_path):
+    """Issue 9: the production server parses the file before its workers fork and they share
+    what it parsed; a change to one app's indexes stays in that app; a changed file is read
+    again."""
+    path = write(tmp_path, PERSON)
+    first, second = load_sandbox(path), load_sandbox(path)
+    assert first.civil.data.people["0499370899"] is second.civil.data.people["0499370899"]
+    del first.shahkar.data.mobiles["+989120000001"]
+    assert second.shahkar.owns("+989120000001", "iranian", "0499370899")
+    write(tmp_path, PERSON.replace("حسن", "حسین"))
+    assert load_sandbox(path).civil.find_person("0499370899", jalali(1360, 1, 1)).father_name \
+        == "حسین"
+

@@ -191,3 +191,29 @@ def test_a_citizen_gets_the_code_through_the_second_gateway(kavenegar, smsir, tm
     assert body["mobile"] == "09120000001"
     code = body["parameters"][0]["value"]
     assert len(code) == 6 and code.isascii() and code.isdigit()
+
+
+def test_readiness_shows_each_sms_gateways_breaker(kavenegar, smsir, tmp_path,  # noqa: F811
+                                                   key_folder):
+    """/readyz beside the registries' breakers: a gateway down is reported, not counted."""
+    settings = make_settings(tmp_path, key_folder)
+    settings.sms = SmsSettings(
+        backend="kavenegar", fallback="smsir", kavenegar_api_key=API_KEY,
+        kavenegar_base_url=url(kavenegar), smsir_api_key=SMSIR_KEY, smsir_base_url=url(smsir),
+        smsir_template_id=123456, timeout_seconds=1.0, breaker_failures=1)
+    app = create_app(settings)
+    client = app.test_client()
+    assert client.get("/readyz").json["sms"] == {"kavenegar": "closed", "smsir": "closed"}
+    kavenegar.answer = (503, b"down", 0)
+    app.extensions["idp"].sms.send("+989120000001", "t", code="121212", purpose="login")
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json["sms"] == {"kavenegar": "open", "smsir": "closed"}
+
+
+def test_readiness_shows_no_breaker_for_a_single_gateway(kavenegar, tmp_path,  # noqa: F811
+                                                         key_folder):
+    settings = make_settings(tmp_path, key_folder)
+    settings.sms = SmsSettings(backend="kavenegar", kavenegar_api_key=API_KEY,
+                               kavenegar_base_url=url(kavenegar))
+    assert create_app(settings).test_client().get("/readyz").json["sms"] == {}

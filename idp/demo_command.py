@@ -1,0 +1,71 @@
+"""``idp demo``: the provider and every demo relying party of ``clients/demo.py``, on embedded
+defaults, in one process.
+
+A module of its own, loaded by the ``idp`` group only when this command runs (``idp.cli``): the
+relying parties' apps it imports have no place in the production server's processes.
+"""
+
+import secrets
+
+import click
+
+from clients.demo import DEMO_APPS
+from idp import create_app
+from idp.cli import Context, run_server
+
+# The phone app (clients/phone, ``idp-phone``): a public first-party client with the phone
+# scopes (issue 7), redirecting to the loopback address the app listens on.
+PHONE_CLIENT_ID = "phone-demo"
+PHONE_REDIRECT_URI = "http://127.0.0.1/idp-phone/callback"
+PHONE_SCOPE = "openid profile national_id offline_access device:register qr:approve"
+
+
+def _demo_app_ports(command):
+    """One ``--NAME-port`` option per demo relying party (the table in clients/demo.py)."""
+    for app in reversed(DEMO_APPS):
+        command = click.option(f"--{app.port_option}", f"port_{app.name}", type=int,
+                               default=app.default_port, show_default=True,
+                               help=f"Port of the {app.name} relying party.")(command)
+    return command
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@_demo_app_ports
+@click.pass_obj
+def command(obj: Context, host: str, port: int, **app_ports: int) -> None:
+    """Run the provider and every demo relying party on embedded defaults."""
+    settings = obj.settings()
+    settings.server.demo = True
+    settings.server.issuer = f"http://{host}:{port}"
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    urls = {app.name: f"http://{host}:{app_ports[f'port_{app.name}']}" for app in DEMO_APPS}
+    # A fresh secret each run: the registration below is updated to match it.
+    secrets_ = {app.name: secrets.token_urlsafe(24) for app in DEMO_APPS}
+    names = {app.name for app in DEMO_APPS}
+    settings.clients = [entry for entry in settings.clients
+                        if entry.get("client_id") not in names | {PHONE_CLIENT_ID}]
+    settings.clients += [app.registration(urls[app.name], secrets_[app.name])
+                         for app in DEMO_APPS]
+    settings.clients.append({
+        "client_id": PHONE_CLIENT_ID, "name": "دولت همراه", "public": True,
+        "first_party": True, "redirect_uris": [PHONE_REDIRECT_URI], "scope": PHONE_SCOPE})
+    run_server(create_app(settings), host, port)
+    threads = [run_server(app.create(settings.server.issuer, secrets_[app.name], urls[app.name],
+                                     f"sqlite:///{settings.instance_dir / (app.name + '.sqlite')}"),
+                          host, app_ports[f"port_{app.name}"])
+               for app in DEMO_APPS]
+    click.echo(f"پنجره ملی / provider: {settings.server.issuer}/")
+    for app in DEMO_APPS:
+        click.echo(f"{app.title} / {app.name}: {urls[app.name]}/ — log in as {app.log_in_as}")
+    click.echo(
+        f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}/dev/outbox\n"
+        "(captcha: read it from the image; stop with Ctrl+C)\n"
+        "ورود با کد QR / QR login with the phone app:\n"
+        f"  idp-phone pair --issuer {settings.server.issuer} --client-id {PHONE_CLIENT_ID} "
+        f"--mobile 09120000001 --outbox {settings.path(settings.sms.outbox_path)}\n"
+        "  then choose «ورود با کد QR» on the login page, screenshot the code, and\n"
+        "  idp-phone scan SCREENSHOT.png     (or the code's URL)")
+    for thread in threads:
+        thread.join()
