@@ -29,11 +29,14 @@ RUN pip install -e . \
 COPY deploy/idp.toml /etc/idp/idp.toml
 
 USER idp
+# IDP_PORT: where the instance listens (8000; another port where instances share the host's
+# network, `docker run --network host -e IDP_PORT=8001`); the health check follows it.
+ENV IDP_PORT=8000
 EXPOSE 8000
 # /healthz: the process answers; /readyz (database, Redis, keys) is for the load balancer.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ['IDP_PORT'], timeout=2)"]
 # SIGTERM: granian stops accepting, lets each worker finish the requests in flight (at most
 # 30 s, idp/production.py), then exits; docker's stop grace period must be longer (compose: 40 s).
 STOPSIGNAL SIGTERM
-CMD ["sh", "-c", "exec idp serve --host 0.0.0.0 --port 8000 --workers \"$IDP_WORKERS\""]
+CMD ["sh", "-c", "exec idp serve --host 0.0.0.0 --port \"$IDP_PORT\" --workers \"$IDP_WORKERS\""]
