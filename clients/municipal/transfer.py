@@ -33,7 +33,15 @@ from sqlalchemy.exc import IntegrityError
 from clients.common.app import current_login, current_rp
 from clients.common.i18n import TEHRAN
 from clients.common.sessions import utcnow
-from clients.municipal import lifecycle, phone_codes, sms, uploads, visits, wizard
+from clients.municipal import (
+    lifecycle,
+    phone_codes,
+    sms,
+    transfer_finish,
+    uploads,
+    visits,
+    wizard,
+)
 from clients.municipal.auth import applicant_code, current_citizen, login_required
 from clients.municipal.models import Draft, ServiceRequest
 from clients.municipal.registry import normalise, parse_jalali
@@ -575,7 +583,8 @@ def registered(tracking_number: str):
     if found is None or found.citizen_id != current_citizen().id:
         abort(404)
     return render_template("transfer/registered.html", item=found, when=_when(found.data["slot"]),
-                           steps=wizard.TRANSFER_STEPS, state_label=lifecycle.LABELS[found.state])
+                           steps=wizard.TRANSFER_STEPS, state_label=lifecycle.LABELS[found.state],
+                           **transfer_finish.context(found))
 
 
 def _lookup_error(outcome: str) -> str:
