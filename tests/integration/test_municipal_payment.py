@@ -37,7 +37,9 @@ NO_DUES = "این کدنوسازی فاقد بدهی می باشد"
 @pytest.fixture(params=["embedded", "services"])
 def sites(request, tmp_path, monkeypatch):
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_STAFF", FATEMEH["national_code"])
-    with with_gateway(request, tmp_path, monkeypatch) as running:
+    database_url = (request.getfixturevalue("services_database")
+                    if request.param == "services" else None)
+    with with_gateway(tmp_path, monkeypatch, database_url) as running:
         yield running
 
 
