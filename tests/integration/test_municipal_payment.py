@@ -179,6 +179,12 @@ def test_dues_paid_online_then_the_certificate_issued(sites, tmp_path):
         f"/certificates/{number}")
     assert 'id="show-certificate"' in http.get(page_of(sites, number), timeout=10).text
 
+    # In English, left to right.
+    http.get(sites["municipal"] + "/lang/en", timeout=10)
+    english = http.get(f"{sites['municipal']}/certificates/{number}", timeout=10).text
+    assert 'dir="ltr"' in english and "Apartment transfer certificate" in english
+    assert "Download PDF" in english and "Certificate number" in english
+
     # Staff see it; another citizen does not, by page or PDF, nor the request.
     staff = citizen(sites, FATEMEH)
     assert staff.get(f"{sites['municipal']}/certificates/{number}", timeout=10).status_code \
@@ -274,6 +280,34 @@ def test_the_gateway_down_is_a_clear_page_and_nothing_counts(sites):
     payment.gateway_url = live_url
     assert callback(sites, fields).status_code == 200  # «تلاش دوباره» posts the same fields
     assert request_state(sites, number) == "ready"
+
+
+def test_a_payment_counts_once_even_at_once_and_a_newer_order_closes_the_older(sites,
+                                                                               tmp_path):
+    import threading
+
+    http = citizen(sites)
+    number = registered(sites, ALI, IN_DEBT, "awaiting_payment")
+    older = to_gateway(http, sites, number)
+    newer = to_gateway(http, sites, number)  # paid at the bank twice, the first left behind
+    late = callback(sites, older)
+    assert late.status_code == 409 and "این سفارش پرداخت بسته شده است" in late.text
+
+    answers: list = [None, None]
+    start = threading.Barrier(2)
+
+    def post(index: int) -> None:
+        start.wait()
+        answers[index] = callback(sites, newer)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    assert request_state(sites, number) == "ready"
+    assert sum("پرداخت شد" in t["text"] for t in texts(tmp_path)) == 1
 
 
 def test_the_gateway_verifies_a_payment_once_and_checks_signatures(sites):
