@@ -364,3 +364,30 @@ def test_the_gateway_refuses_settings_it_cannot_run_with(tmp_path, config, port,
                             "--port", port], capture_output=True, text=True, timeout=60, env=env)
     assert shown.returncode == 2 and message in shown.stderr
     assert len(shown.stderr.strip().splitlines()) == 1
+
+
+def test_the_gateway_runs_alone_on_the_municipal_settings_file(tmp_path):
+    import time
+
+    port = free_port()
+    path = tmp_path / "municipal.toml"
+    path.write_text(f'[municipal]\nsupport_phone = "137"\n\n[payment]\n'
+                    f'gateway_url = "http://127.0.0.1:{port}"\nsecret = "s3cret"\n',
+                    encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "clients.paygate", "--config", str(path),
+                                "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = requests.get(f"http://127.0.0.1:{port}/pay/none", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.2)
+        assert page.status_code == 404 and "سفارش پرداختی با این شماره یافت نشد" in page.text
+        assert 'dir="rtl"' in page.text
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
