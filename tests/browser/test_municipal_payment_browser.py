@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from live import demo_person
 from municipal_payment import IN_DEBT, registered, request_state, with_gateway
 from pypdf import PdfReader
-from relying_parties import give_email, log_in
+from relying_parties import MARYAM, give_email, log_in
 from test_account_browser import axe_source, serious_violations
 from test_journey_browser import CHROMIUM, launch_chromium
 
@@ -19,7 +20,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" /
     "municipal-payment"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
-ALI = "0499370899"
+ALI = demo_person  # 0499370899, owner of the code in debt
 
 pytestmark = [
     pytest.mark.browser,
@@ -51,13 +52,16 @@ def shots(page, name: str) -> None:
     page.set_viewport_size(PHONE)
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_pay_the_dues_and_print_the_certificate(browser, sites, javascript):
+@pytest.mark.parametrize(("javascript", "person", "role"),
+                         [(True, ALI, "owner"), (False, MARYAM, "attorney")],
+                         ids=["js-owner", "no-js-attorney"])
+def test_pay_the_dues_and_print_the_certificate(browser, sites, javascript, person, role):
     mode = "js" if javascript else "no-js"
     http = requests.Session()
-    log_in(http, sites)
-    give_email(http, sites)
-    number = registered(sites, ALI, IN_DEBT, "awaiting_payment")
+    log_in(http, sites, person=person)
+    give_email(http, sites, f"{person['national_code']}@example.ir")
+    number = registered(sites, person["national_code"], IN_DEBT, "awaiting_payment", role=role,
+                        mobile=person["mobile"])
     # axe-core is injected as an inline script: the JavaScript run checks without the CSP.
     context = browser.new_context(viewport=PHONE, locale="fa-IR", java_script_enabled=javascript,
                                   bypass_csp=javascript, accept_downloads=True)
@@ -117,6 +121,7 @@ def test_pay_the_dues_and_print_the_certificate(browser, sites, javascript):
     certificate = page.locator("#certificate")
     assert "گواهی انتقال آپارتمان" in certificate.inner_text()
     assert number in page.locator("#certificate-tracking").inner_text()
+    assert ("مالک" if role == "owner" else "وکیل") in certificate.inner_text()
     assert page.get_by_role("button", name="چاپ").is_visible() is javascript
     check("certificate")
     # On paper: the certificate alone, without the site's header and buttons.
