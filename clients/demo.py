@@ -13,8 +13,23 @@ from flask import Flask
 from clients.employer import create_app as create_employer
 from clients.insurance import create_app as create_insurance
 from clients.municipal import create_app as create_municipal
+from clients.municipal.settings import load_settings as municipal_settings
 from clients.paygate import create_app as create_paygate
 from clients.paygate.settings import GatewaySettings
+
+# Issue 10: the demo municipality's staff for «کارتابل شهرداری», one of the sandbox people
+# (idp/registries/sandbox_demo.toml) who owns no apartment in its registry.
+MUNICIPAL_STAFF = "7849881354"
+
+
+def _demo_municipal(issuer: str, client_id: str, client_secret: str, base_url: str,
+                    database_url: str) -> Flask:
+    """The municipal app with the demo's staff person, unless ``MUNICIPAL_MUNICIPAL_STAFF``
+    names others."""
+    settings = municipal_settings()
+    settings.municipal.staff = settings.municipal.staff or [MUNICIPAL_STAFF]
+    return create_municipal(issuer, client_id, client_secret, base_url, database_url,
+                            settings=settings)
 
 
 @dataclass(frozen=True)
@@ -47,8 +62,9 @@ DEMO_APPS: tuple[DemoApp, ...] = (
             title="سامانه حساب شهروندی شهرداری تهران",
             scope="openid profile email phone address national_id offline_access",
             log_in_as="any sandbox citizen, e.g. کد ملی 0499370899، تاریخ تولد 1360/01/01، "
-                      "موبایل 09120000001",
-            factory=create_municipal),
+                      "موبایل 09120000001; for the staff desk /staff (کارتابل شهرداری) "
+                      f"کد ملی {MUNICIPAL_STAFF}، تاریخ تولد 1385/12/29، موبایل 09120000006",
+            factory=_demo_municipal),
     DemoApp(name="insurance", port_option="insurance-port", default_port=5002,
             title="سامانه خدمات غیرحضوری سازمان تأمین اجتماعی",
             scope="openid profile phone address national_id offline_access",

@@ -7,7 +7,7 @@ fields that form asked for come from the national login's claims, and the one it
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -15,8 +15,16 @@ from wtforms import StringField
 from clients.common import RelyingParty, RPConfig
 from clients.common.app import current_login, current_rp
 from clients.common.db import instance_sqlite
-from clients.municipal import certificates, citizens, payments, transfer, transfer_finish
-from clients.municipal.auth import current_citizen, login_required
+from clients.municipal import (
+    certificates,
+    citizens,
+    payments,
+    previous,
+    staff,
+    transfer,
+    transfer_finish,
+)
+from clients.municipal.auth import current_citizen, is_staff, login_required
 from clients.municipal.models import Base, LoginSession, SeenLogoutToken
 from clients.municipal.registry import TomlRegistry
 from clients.municipal.schema import MigratedDatabase
@@ -66,6 +74,8 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     payments.init_app(app)
     certificates.init_app(app)
     transfer_finish.init_app(app)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(previous.bp)
     app.register_error_handler(413, _too_large)
     return app
 
@@ -93,7 +103,8 @@ def home():
         return render_template("home.html")
     if not citizen.email:
         return redirect(url_for("municipal.email"))
-    return render_template("services.html", citizen=citizen, services=citizens.SERVICES)
+    return render_template("services.html", citizen=citizen, services=citizens.visible(
+        citizens.SERVICES, current_app.view_functions, is_staff()))
 
 
 @bp.get("/profile")

@@ -23,7 +23,27 @@ SERVICES = (
     {"id": "support", "endpoint": "municipal.support",
      "title": _l("پاسخگویی به مشکلات"),
      "text": _l("تماس با تیم پشتیبانی و ارسال انتقادات و پیشنهادات.")},
+    # Seed 003: the menu «خدمات اختصاصی».
+    {"id": "transfer", "endpoint": "transfer.requests", "exclusive": True,
+     "title": _l("درخواست انتقال"),
+     "text": _l("گواهی انتقال آپارتمان: ثبت درخواست، بازدید کارشناس و صدور گواهی.")},
+    {"id": "inquiry", "endpoint": "inquiry.requests", "exclusive": True,
+     "title": _l("استعلام ادارات/ ترهین"),
+     "text": _l("پاسخ استعلام ملک برای ادارات و بانک‌ها.")},
+    {"id": "previous", "endpoint": "previous.index", "exclusive": True,
+     "title": _l("درخواست های پیشین"),
+     "text": _l("درخواست‌های ثبت‌شده شما، وضعیت آن‌ها و چاپ گواهی.")},
+    {"id": "staff", "endpoint": "staff.index", "exclusive": True, "staff": True,
+     "title": _l("کارتابل شهرداری"),
+     "text": _l("بررسی درخواست‌ها، تأیید بازدید، ابطال و بایگانی (ویژه کارکنان شهرداری).")},
 )
+
+
+def visible(services: tuple[dict, ...], endpoints: set[str] | dict, staff: bool) -> list[dict]:
+    """The services this citizen is shown: those whose page this app has (the e-services are
+    built in parts), and the staff's only to staff."""
+    return [service for service in services
+            if service["endpoint"] in endpoints and (staff or not service.get("staff"))]
 
 
 def upsert(db: Session, claims: dict) -> Citizen:

@@ -34,6 +34,7 @@ from clients.common.app import current_login, current_rp
 from clients.common.i18n import TEHRAN
 from clients.common.sessions import utcnow
 from clients.municipal import (
+    history,
     lifecycle,
     phone_codes,
     sms,
@@ -42,7 +43,7 @@ from clients.municipal import (
     visits,
     wizard,
 )
-from clients.municipal.auth import applicant_code, current_citizen, login_required
+from clients.municipal.auth import applicant_code, current_citizen, is_staff, login_required
 from clients.municipal.models import Draft, ServiceRequest
 from clients.municipal.registry import normalise, parse_jalali
 
@@ -354,8 +355,12 @@ def _documents_page(draft: Draft, form: FlaskForm, letter: dict, status: int = 2
 @login_required
 def document(draft_id: str, document_id: str):
     """A stored image, to its applicant only (another citizen: 404), never sniffed."""
-    draft = _draft(draft_id)
-    found = next((d for d in draft.data.get("documents", []) if d["id"] == document_id), None)
+    return _send_document(_draft(draft_id).data, document_id)
+
+
+def _send_document(data: dict, document_id: str):
+    """One of the images listed in a draft's or a request's ``data``; 404 if it is not."""
+    found = next((d for d in data.get("documents", []) if d["id"] == document_id), None)
     path = uploads.path_of(_upload_dir(), found["stored"]) if found else None
     if path is None or not path.is_file():
         abort(404)
@@ -577,14 +582,61 @@ def _review_page(draft: Draft, form: FlaskForm, status: int = 200, error: str | 
 @bp.get("/requests/<tracking_number>")
 @login_required
 def registered(tracking_number: str):
-    """A registered request, to its applicant only."""
-    found = current_rp().db.session.scalar(select(ServiceRequest).where(
-        ServiceRequest.tracking_number == tracking_number, ServiceRequest.kind == KIND))
+    """A registered request, to its applicant only: its state and history, and «انصراف از
+    درخواست» while it may still be withdrawn."""
+    found = _registered(tracking_number)
     if found is None or found.citizen_id != current_citizen().id:
         abort(404)
     return render_template("transfer/registered.html", item=found, when=_when(found.data["slot"]),
                            steps=wizard.TRANSFER_STEPS, state_label=lifecycle.LABELS[found.state],
+                           history=history.entries(found), form=FlaskForm(),
+                           may_withdraw=may_withdraw(found, visits.now_tehran()),
                            **transfer_finish.context(found))
+
+
+def _registered(tracking_number: str) -> ServiceRequest | None:
+    return current_rp().db.session.scalar(select(ServiceRequest).where(
+        ServiceRequest.tracking_number == tracking_number, ServiceRequest.kind == KIND))
+
+
+def may_withdraw(item: ServiceRequest, now: datetime) -> bool:
+    """Issue 10: the applicant may withdraw before the visit, that is while it awaits the
+    visit and its hour has not come."""
+    return lifecycle.allowed("withdraw", item.state) and \
+        item.data["slot"] > now.strftime(visits.SLOT_FORMAT)
+
+
+@bp.post("/requests/<tracking_number>/withdraw")
+@login_required
+def withdraw(tracking_number: str):
+    """«انصراف از درخواست»: the request ends and its visit seat is free for another citizen."""
+    found = _registered(tracking_number)
+    if found is None or found.citizen_id != current_citizen().id:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    page = url_for("transfer.registered", tracking_number=found.tracking_number)
+    if not may_withdraw(found, visits.now_tehran()) or not lifecycle.advance(
+            current_rp().db.session, found, "withdraw", lifecycle.WITHDRAWN,
+            by=applicant_code() or ""):
+        flash(gettext("انصراف از این درخواست دیگر ممکن نیست: بازدید کارشناس انجام شده یا "
+                      "زمان آن رسیده است."), "error")
+        return redirect(page, 303)
+    lifecycle.text(found, gettext("درخواست انتقال %(number)s به درخواست شما لغو شد "
+                                  "(انصراف از درخواست).", number=found.tracking_number))
+    flash(gettext("انصراف شما از درخواست ثبت شد و نوبت بازدید آزاد شد."), "notice")
+    return redirect(page, 303)
+
+
+@bp.get("/requests/<tracking_number>/documents/<document_id>")
+@login_required
+def request_document(tracking_number: str, document_id: str):
+    """A registered request's image, to its applicant and to staff (issue 10); anyone else:
+    404, as for a wrong number."""
+    found = _registered(tracking_number)
+    if found is None or (found.citizen_id != current_citizen().id and not is_staff()):
+        abort(404)
+    return _send_document(found.data, document_id)
 
 
 def _lookup_error(outcome: str) -> str:

@@ -29,7 +29,7 @@ def context(item: ServiceRequest) -> dict:
     number = CURRENT_STEP.get(item.state)
     return {"dues": owed, "number": number,
             "stepper_done": 7 if item.state in WITH_CERTIFICATE else (number or 0) - 1,
-            "has_certificate": item.state in WITH_CERTIFICATE, "form": FlaskForm()}
+            "has_certificate": item.state in WITH_CERTIFICATE}
 
 
 def _own(tracking_number: str) -> ServiceRequest:

@@ -10,9 +10,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 from live import demo_person, free_port, walk_login, write_config
-from relying_parties import single_sign_on
+from relying_parties import FATEMEH, single_sign_on
 
-from clients.demo import DEMO_APPS
+from clients.demo import DEMO_APPS, MUNICIPAL_STAFF
 from idp.cli import main
 
 
@@ -55,6 +55,8 @@ def test_demo_starts_every_app_and_says_whom_to_log_in_as(demo):
         assert app.title in line and "log in as" in line
         page = requests.get(url, timeout=10)
         assert page.status_code == 200 and "ورود با پنجره ملی" in page.text
+    municipal = next(line for line in lines if f"127.0.0.1:{ports['municipal']}/" in line)
+    assert "/staff" in municipal and MUNICIPAL_STAFF in municipal  # issue 10: the staff desk
     # Issue 10: the payment gateway runs beside them, and says which codes owe dues.
     gateway = f"http://127.0.0.1:{ports['paygate']}"
     line = next(line for line in lines if gateway in line)
@@ -72,6 +74,12 @@ def test_demo_starts_every_app_and_says_whom_to_log_in_as(demo):
                           redirect_uri=sites["municipal"] + "/callback", person=demo_person)
     assert http.get(location, allow_redirects=False, timeout=10).status_code == 302
     single_sign_on(http, sites, "insurance")
+    staff = requests.Session()
+    start = staff.get(sites["municipal"] + "/login", allow_redirects=False, timeout=10)
+    staff.get(walk_login(staff, start.headers["Location"], outbox=demo["outbox"],
+                         redirect_uri=sites["municipal"] + "/callback", person=FATEMEH),
+              timeout=10)
+    assert "کارتابل شهرداری" in staff.get(sites["municipal"] + "/staff", timeout=10).text
     assert "1234567890".translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")) in http.get(
         sites["insurance"] + "/", timeout=10).text
 
