@@ -145,6 +145,12 @@ def test_dues_paid_online_then_the_certificate_issued(sites, tmp_path):
         app = sites.apps["municipal"]
         assert dues_owed(current_rp().db.session, app.extensions["municipal_registry"],
                          IN_DEBT["renovation_code"]) == 0
+        # The staff desk's next «تأیید بازدید» for this code: nothing left to pay.
+        from clients.municipal.models import ServiceRequest
+        from clients.municipal.staff import approval_target
+
+        assert approval_target(current_rp().db.session, app.extensions["municipal_registry"],
+                               ServiceRequest(renovation_code="1012345677")) == "ready"
 
     page = http.get(page_of(sites, number), timeout=10)
     assert NO_DUES in page.text and 'id="pay-online"' not in page.text
