@@ -5,11 +5,12 @@ A module of its own, loaded by the ``idp`` group only when this command runs (``
 relying parties' apps it imports have no place in the production server's processes.
 """
 
+import os
 import secrets
 
 import click
 
-from clients.demo import DEMO_APPS
+from clients.demo import DEMO_APPS, DEMO_GATEWAY
 from idp import create_app
 from idp.cli import Context, run_server
 
@@ -26,7 +27,9 @@ def _demo_app_ports(command):
         command = click.option(f"--{app.port_option}", f"port_{app.name}", type=int,
                                default=app.default_port, show_default=True,
                                help=f"Port of the {app.name} relying party.")(command)
-    return command
+    return click.option(f"--{DEMO_GATEWAY.port_option}", "port_paygate", type=int,
+                        default=DEMO_GATEWAY.default_port, show_default=True,
+                        help="Port of the sandbox payment gateway.")(command)
 
 
 @click.command("demo")
@@ -34,8 +37,9 @@ def _demo_app_ports(command):
 @click.option("--port", default=5000, show_default=True, type=int)
 @_demo_app_ports
 @click.pass_obj
-def command(obj: Context, host: str, port: int, **app_ports: int) -> None:
-    """Run the provider and every demo relying party on embedded defaults."""
+def command(obj: Context, host: str, port: int, port_paygate: int, **app_ports: int) -> None:
+    """Run the provider, every demo relying party and the payment gateway on embedded
+    defaults."""
     settings = obj.settings()
     settings.server.demo = True
     settings.server.issuer = f"http://{host}:{port}"
@@ -52,6 +56,10 @@ def command(obj: Context, host: str, port: int, **app_ports: int) -> None:
         "client_id": PHONE_CLIENT_ID, "name": "دولت همراه", "public": True,
         "first_party": True, "redirect_uris": [PHONE_REDIRECT_URI], "scope": PHONE_SCOPE})
     run_server(create_app(settings), host, port)
+    # The municipal app pays its dues through the gateway, with a secret made for this run.
+    gateway = DEMO_GATEWAY.settings(f"http://{host}:{port_paygate}")
+    os.environ.update(DEMO_GATEWAY.environment(gateway))
+    run_server(DEMO_GATEWAY.create(gateway), host, port_paygate)
     threads = [run_server(app.create(settings.server.issuer, secrets_[app.name], urls[app.name],
                                      f"sqlite:///{settings.instance_dir / (app.name + '.sqlite')}"),
                           host, app_ports[f"port_{app.name}"])
@@ -59,6 +67,9 @@ def command(obj: Context, host: str, port: int, **app_ports: int) -> None:
     click.echo(f"پنجره ملی / provider: {settings.server.issuer}/")
     for app in DEMO_APPS:
         click.echo(f"{app.title} / {app.name}: {urls[app.name]}/ — log in as {app.log_in_as}")
+    click.echo(f"{DEMO_GATEWAY.title} / paygate: {gateway.gateway_url}/ — the municipal "
+               "dues are paid there (renovation code 10-123-456-7 owes dues, 10-123-456-8 "
+               "owes none)")
     click.echo(
         f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}/dev/outbox\n"
         "(captcha: read it from the image; stop with Ctrl+C)\n"

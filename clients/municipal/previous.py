@@ -47,7 +47,7 @@ def row(item: ServiceRequest) -> dict:
             "state": lifecycle.LABELS.get(item.state, item.state),
             "status_url": _link(STATUS_ENDPOINTS[item.kind], item.tracking_number)
             if item.kind in STATUS_ENDPOINTS else None,
-            "print_url": _link("certificates.show", item.tracking_number)
+            "print_url": _link("certificates.page", item.tracking_number)
             if item.state in PRINTABLE else None}
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clients.common.app import current_rp
-from clients.municipal import history, lifecycle
+from clients.municipal import history, lifecycle, payments
 from clients.municipal.auth import applicant_code, is_staff, login_required
 from clients.municipal.models import ServiceRequest
 from clients.municipal.registry import PropertyRegistry, parse_jalali
@@ -41,10 +41,9 @@ def staff_required(view):
 
 
 def dues_owed(db: Session, registry: PropertyRegistry, code: str) -> bool:
-    """Does the renovation code owe عوارض نوسازی? The registry's ``dues_rials`` decide here;
-    ``payments.dues_owed`` (same arguments) also counts what was paid online."""
-    found = registry.find(code)
-    return found is not None and found.dues_rials > 0
+    """Does the renovation code owe عوارض نوسازی? The registry's ``dues_rials`` less what was
+    paid online here (``payments.dues_owed``)."""
+    return payments.dues_owed(db, registry, code) > 0
 
 
 def approval_target(db: Session, registry: PropertyRegistry, item: ServiceRequest) -> str:

@@ -33,7 +33,16 @@ from sqlalchemy.exc import IntegrityError
 from clients.common.app import current_login, current_rp
 from clients.common.i18n import TEHRAN
 from clients.common.sessions import utcnow
-from clients.municipal import history, lifecycle, phone_codes, sms, uploads, visits, wizard
+from clients.municipal import (
+    history,
+    lifecycle,
+    phone_codes,
+    sms,
+    transfer_finish,
+    uploads,
+    visits,
+    wizard,
+)
 from clients.municipal.auth import applicant_code, current_citizen, is_staff, login_required
 from clients.municipal.models import Draft, ServiceRequest
 from clients.municipal.registry import normalise, parse_jalali
@@ -581,7 +590,8 @@ def registered(tracking_number: str):
     return render_template("transfer/registered.html", item=found, when=_when(found.data["slot"]),
                            steps=wizard.TRANSFER_STEPS, state_label=lifecycle.LABELS[found.state],
                            history=history.entries(found), form=FlaskForm(),
-                           may_withdraw=may_withdraw(found, visits.now_tehran()))
+                           may_withdraw=may_withdraw(found, visits.now_tehran()),
+                           **transfer_finish.context(found))
 
 
 def _registered(tracking_number: str) -> ServiceRequest | None:

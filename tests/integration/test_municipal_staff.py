@@ -300,7 +300,7 @@ def test_previous_requests_of_both_kinds_searchable(sites, tmp_path):
     assert ('href="/inquiry/requests/5550001111"' in page.text) is \
         ("inquiry.registered" in endpoints)
     # «چاپ» only for the issued one, and only where certificates are served.
-    assert ("/certificates/5550001111" in page.text) is ("certificates.show" in endpoints)
+    assert ("/certificates/5550001111" in page.text) is ("certificates.page" in endpoints)
     assert f"/certificates/{number}" not in page.text
 
     found = ali.get(url, params={"q": fa(number[2:8])}, timeout=10)

@@ -58,7 +58,7 @@ def test_previous_requests_link_only_to_pages_the_app_has():
                            ("inquiry", "/inquiry/requests/<tracking_number>")):
             if name in names:
                 pages = Blueprint(name, __name__)
-                pages.add_url_rule(path, "show" if name == "certificates" else "registered",
+                pages.add_url_rule(path, "page" if name == "certificates" else "registered",
                                    lambda tracking_number: "")
                 app.register_blueprint(pages)
         return app
