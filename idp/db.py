@@ -34,6 +34,16 @@ POSTGRES_POOL = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 1800,
                  "pool_pre_ping": True, "pool_timeout": 10, "connect_args": POSTGRES_CONNECT}
 
 
+def _keep_loaded(session: Session, instance: object) -> None:
+    """Hold each object a session loads for as long as the session lives.
+
+    SQLAlchemy's identity map holds unchanged objects weakly: a step that reads the journey's
+    account in two helpers would read it from the database twice. A session lives for one
+    request (or one command), so keeping what it loaded is small and saves those round trips.
+    """
+    session.info.setdefault("loaded", []).append(instance)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in SQLITE_PRAGMAS:
@@ -84,6 +94,7 @@ class Database:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessionmaker, "loaded_as_persistent", _keep_loaded)
 
     def init_app(self, app: Flask) -> None:
         app.extensions["idp.db"] = self

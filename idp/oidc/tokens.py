@@ -64,6 +64,11 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
             claims["company"] = user.authn.company
         return claims
 
+    def get_jti(self, client, grant_type, user, scope) -> str:
+        # One read of the system's random source instead of Authlib's one per character (a
+        # few percent of a service token's time): 96 random bits, as its 16 characters carry.
+        return secrets.token_urlsafe(12)
+
     def generate(self, grant_type, client, user=None, scope=None, expires_in=None,
                  include_refresh_token=True):
         # OIDC Core §11: refresh tokens only when offline_access was granted.
