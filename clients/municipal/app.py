@@ -15,7 +15,7 @@ from wtforms import StringField
 from clients.common import RelyingParty, RPConfig
 from clients.common.app import current_login, current_rp
 from clients.common.db import instance_sqlite
-from clients.municipal import citizens, transfer
+from clients.municipal import citizens, inquiry, transfer
 from clients.municipal.auth import current_citizen, login_required
 from clients.municipal.models import Base, LoginSession, SeenLogoutToken
 from clients.municipal.registry import TomlRegistry
@@ -62,6 +62,7 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     outbox = settings.path(settings.municipal.sms_outbox_path) \
         if settings.municipal.sms_outbox_path else Path(app.instance_path) / "sms_outbox.jsonl"
     transfer.init_app(app, upload_dir, outbox)
+    inquiry.init_app(app)
     app.register_error_handler(413, _too_large)
     return app
 
