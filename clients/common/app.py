@@ -76,6 +76,8 @@ class RPConfig:
     # Random per process unless given: a restart then logs everyone out (their rows remain
     # until they expire, unreachable).
     secret_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # Other origins the app's forms may send the browser to (CSP form-action), e.g. a bank.
+    form_action: tuple[str, ...] = ()
 
     @property
     def redirect_uri(self) -> str:
@@ -223,10 +225,11 @@ class RelyingParty:
     def _security_headers(self, response):
         issuer = urlsplit(self.config.issuer)
         # Logging out is a form whose answer redirects to the provider (CSP form-action).
+        targets = " ".join((f"{issuer.scheme}://{issuer.netloc}", *self.config.form_action))
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-            f"frame-ancestors 'none'; form-action 'self' {issuer.scheme}://{issuer.netloc}")
+            f"frame-ancestors 'none'; form-action 'self' {targets}")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if g.get("login") is not None:

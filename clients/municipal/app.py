@@ -15,7 +15,14 @@ from wtforms import StringField
 from clients.common import RelyingParty, RPConfig
 from clients.common.app import current_login, current_rp
 from clients.common.db import instance_sqlite
-from clients.municipal import citizens, inquiry, transfer
+from clients.municipal import (
+    certificates,
+    citizens,
+    inquiry,
+    payments,
+    transfer,
+    transfer_finish,
+)
 from clients.municipal.auth import current_citizen, login_required
 from clients.municipal.models import Base, LoginSession, SeenLogoutToken
 from clients.municipal.registry import TomlRegistry
@@ -49,7 +56,8 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
         settings.path(settings.municipal.registry_path) if settings.municipal.registry_path
         else SANDBOX_REGISTRY)
     config = RPConfig(issuer=issuer, client_id=client_id, client_secret=client_secret,
-                      base_url=base_url, scope=SCOPE)
+                      base_url=base_url, scope=SCOPE,
+                      form_action=(payments.gateway_origin(settings.payment.gateway_url),))
     RelyingParty(app, config, name=NAME, database=MigratedDatabase(database_url, Base.metadata),
                  session_model=LoginSession, seen_model=SeenLogoutToken,
                  after_login=_after_login)
@@ -62,6 +70,9 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     outbox = settings.path(settings.municipal.sms_outbox_path) \
         if settings.municipal.sms_outbox_path else Path(app.instance_path) / "sms_outbox.jsonl"
     transfer.init_app(app, upload_dir, outbox)
+    payments.init_app(app)
+    certificates.init_app(app)
+    transfer_finish.init_app(app)
     inquiry.init_app(app)
     app.register_error_handler(413, _too_large)
     return app

@@ -6,7 +6,15 @@ One ``Base`` holds this app's whole schema; Alembic manages it (``migrations/``)
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clients.common import LoginSessionMixin, SeenLogoutTokenMixin
@@ -83,5 +91,26 @@ class ServiceRequest(Base):
     # The renovation code while the request is open: one open request per code.
     open_code: Mapped[str | None] = mapped_column(String(40), unique=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Payment(Base):
+    """An order for a renovation code's dues (issue 10, «عوارض نوسازی»), sent to the payment
+    gateway: open until its callback is verified with the gateway (paid) or cancelled."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(32), unique=True)  # random, sent to the gateway
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    renovation_code: Mapped[str] = mapped_column(String(40), index=True)  # normalised
+    amount: Mapped[int] = mapped_column(BigInteger)  # rials
+    # What it pays for: a registered request, or a wizard's draft (which has no request yet).
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"), index=True)
+    draft_id: Mapped[str | None] = mapped_column(String(32))
+    return_to: Mapped[str] = mapped_column(String(255))  # a path of this app
+    state: Mapped[str] = mapped_column(String(16))  # "open" | "paid" | "cancelled"
+    ref_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the gateway's
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -26,7 +26,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from clients.common.app import current_login, current_rp
-from clients.municipal import drafts, lifecycle, phone_codes, sms, visits, wizard
+from clients.municipal import (
+    drafts,
+    lifecycle,
+    phone_codes,
+    sms,
+    transfer_finish,
+    visits,
+    wizard,
+)
 from clients.municipal.auth import applicant_code, current_citizen, login_required
 from clients.municipal.models import Draft, ServiceRequest
 
@@ -431,7 +439,8 @@ def registered(tracking_number: str):
     if found is None or found.citizen_id != current_citizen().id:
         abort(404)
     return render_template("transfer/registered.html", item=found, when=_when(found.data["slot"]),
-                           steps=wizard.TRANSFER_STEPS, state_label=lifecycle.LABELS[found.state])
+                           steps=wizard.TRANSFER_STEPS, state_label=lifecycle.LABELS[found.state],
+                           **transfer_finish.context(found))
 
 
 STEP_VIEWS = {1: commitments, 2: apartment, 3: documents, 4: visit, 5: review}
