@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from clients.common.app import current_login, current_rp
-from clients.municipal import drafts, lifecycle, records, sms, wizard
+from clients.municipal import drafts, lifecycle, payments, records, sms, wizard
 from clients.municipal.auth import applicant_code, current_citizen, login_required
 from clients.municipal.models import Draft, ServiceRequest
 
@@ -196,17 +196,19 @@ def document(draft_id: str, document_id: str):
     return drafts.send_document(drafts.own(draft_id, KIND), document_id)
 
 
-def dues_owed(renovation_code: str) -> int:
-    """The unpaid عوارض نوسازی of this code, in rials: the registry's ``dues_rials``."""
-    found = drafts.registry().find(renovation_code)
-    return found.dues_rials if found else 0
-
-
 def dues(draft: Draft, form: FlaskForm):
-    """Step 5 «تسویه عوارض»: the dues of the code, and «ثبت درخواست و صدور», refused while
-    any are owed (seed 003: «کدنوسازی دارای بدهی اجازه ثبت درخواست ندارد»)."""
-    owed = dues_owed(draft.data["apartment"]["code"])
-    if request.method == "POST" and request.form.get("action") == "register":
+    """Step 5 «تسویه عوارض»: the dues of the code with «پرداخت آنلاین», and «ثبت درخواست و
+    صدور», refused while any are owed (seed 003: «کدنوسازی دارای بدهی اجازه ثبت درخواست
+    ندارد»)."""
+    db = current_rp().db.session
+    code = draft.data["apartment"]["code"]
+    owed = payments.dues_owed(db, drafts.registry(), code)
+    action = request.form.get("action") if request.method == "POST" else None
+    if action == "pay" and owed:
+        return payments.start_payment(
+            db, drafts.registry(), draft.citizen_id, code, draft_id=draft.id,
+            return_to=url_for("inquiry.step", draft_id=draft.id, number=5))
+    if action == "register":
         if owed:
             return _page(draft, 5, form, 400, owed=owed, error=gettext(
                 "کدنوسازی دارای بدهی اجازه ثبت درخواست ندارد؛ ابتدا بدهی عوارض نوسازی را "
@@ -227,7 +229,6 @@ def _register(draft: Draft):
         data={"renovation_code": apartment["renovation_code"],
               "request_number": apartment["request_number"], "role": apartment["role"],
               "address": apartment["address"], "applicant": applicant_code(),
-              "applicant_name": f"{citizen.given_name} {citizen.family_name}".strip(),
               "letter": draft.data["letter"], "documents": draft.data["documents"],
               "certificate": draft.data["certificate"],
               "mobile": sms.local_mobile(current_login().claims.get("phone_number"))})

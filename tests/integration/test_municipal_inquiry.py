@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import pytest
 import requests
-from relying_parties import MARYAM, MOHAMMADREZA, csrf_of, fa, services_on
+from live import free_port
+from municipal_payment import hidden_fields, with_gateway
+from relying_parties import MARYAM, MOHAMMADREZA, csrf_of, fa
 from test_municipal_transfer import citizen, codes_in, image, post
 
 STEP_URL = re.compile(r"/inquiry/draft/([A-Za-z0-9_-]+)/(\d)$")
@@ -71,8 +73,7 @@ def sites(request, tmp_path, monkeypatch):
     registry.write_text(REGISTRY, encoding="utf-8")
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_REGISTRY_PATH", str(registry))
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_UPLOAD_DIR", str(tmp_path / "uploads"))
-    monkeypatch.setenv("MUNICIPAL_MUNICIPAL_SMS_OUTBOX_PATH", str(tmp_path / "m-outbox.jsonl"))
-    with services_on(request, tmp_path, names=("municipal",)) as running:
+    with with_gateway(request, tmp_path, monkeypatch) as running:
         yield running
 
 
@@ -319,16 +320,43 @@ def test_the_documents_step(sites):
     assert redirected_to(post(http, fourth, action="next", **LETTER), 5)
 
 
-def test_a_code_in_debt_cannot_register(sites):
+def test_a_code_in_debt_cannot_register_until_paid_online(sites):
     http = citizen(sites)
     fifth = at_dues(http, sites, IN_DEBT)
     page = http.get(fifth, timeout=10)
-    assert "تسویه عوارض" in page.text and fa("18,500,000") in page.text
+    assert "تسویه عوارض" in page.text and "۱۸٬۵۰۰٬۰۰۰ ریال" in page.text
     assert "کدنوسازی دارای بدهی اجازه ثبت درخواست ندارد" in page.text
-    assert re.search(r'id="register"\s*disabled', page.text)
+    assert re.search(r'id="register"\s*disabled', page.text) and "پرداخت آنلاین" in page.text
     refused = post(http, fifth, action="register")
     assert refused.status_code == 400 and "ابتدا بدهی عوارض نوسازی را پرداخت کنید" in refused.text
     assert requests_in(sites) == []
+
+    # The gateway down: a clear page, nothing started.
+    payment = sites.apps["municipal"].extensions["municipal"].payment
+    live_url = payment.gateway_url
+    payment.gateway_url = f"http://127.0.0.1:{free_port()}"
+    down = post(http, fifth, action="pay")
+    payment.gateway_url = live_url
+    assert down.status_code == 503 and "ارتباط با درگاه پرداخت برقرار نشد" in down.text
+
+    # «پرداخت آنلاین»: to the gateway and back; the callback (no session cookie) counts it.
+    started = post(http, fifth, action="pay")
+    assert started.status_code == 303 and started.headers["Location"].startswith(sites.gateway)
+    bank = requests.Session()
+    pay_page = bank.get(started.headers["Location"], timeout=10)
+    assert "۱۸٬۵۰۰٬۰۰۰ ریال" in pay_page.text
+    back = bank.post(started.headers["Location"], timeout=10,
+                     data={"csrf_token": csrf_of(pay_page), "action": "pay"})
+    paid = requests.post(sites["municipal"] + "/payment/callback", data=hidden_fields(back),
+                         timeout=10)
+    assert paid.status_code == 200 and "با موفقیت" in paid.text
+    assert f'href="{fifth.removeprefix(sites["municipal"])}"' in paid.text  # back to this step
+    page = http.get(fifth, timeout=10)
+    assert "این کدنوسازی فاقد بدهی می باشد" in page.text and "پرداخت آنلاین" not in page.text
+    assert post(http, fifth, action="pay").status_code == 200  # nothing owed: nothing started
+    done = post(http, fifth, action="register")
+    assert done.status_code == 303 and "/inquiry/requests/" in done.headers["Location"]
+    assert [row[1:] for row in requests_in(sites)] == [("inquiry", "issued", "101234567")]
 
 
 def test_register_and_issue_the_answer(sites, tmp_path):
@@ -356,6 +384,19 @@ def test_register_and_issue_the_answer(sites, tmp_path):
     for text in ("پاسخ استعلام", fa("۸۸۱۲/ب"), fa("1404/02/15"), "بانک ملی ایران، شعبه فاطمی",
                  "گواهی انتقال آپارتمان", fa("1402-10044"), "خیابان ولیعصر"):
         assert text in answer.text, text
+    # «نمایش تصویر گواهی»: the answer names the letter and the inquiring body; «چاپ استعلام»
+    # opens the printable page in a new tab; the PDF is the same answer.
+    assert re.search(r'id="print-inquiry" href="/certificates/' + number + '" target="_blank"',
+                     answer.text)
+    shown = http.get(sites["municipal"] + "/certificates/" + number, timeout=10)
+    assert shown.status_code == 200
+    for text in ("پاسخ استعلام ادارات/ ترهین", number, "10-123-456-8", "۸۸۱۲/ب",
+                 "بانک ملی ایران، شعبه فاطمی", fa("1404/02/15"), "مالک", ALI,
+                 "در پاسخ به نامه شماره", "1402-10044"):
+        assert text in shown.text, text
+    pdf = http.get(sites["municipal"] + f"/certificates/{number}.pdf", timeout=30)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
     # Texted to the login's own mobile: an inquiry has no SMS code step.
     texts = [m for m in codes_in(sites, tmp_path) if m["purpose"] == "inquiry_state"]
     assert len(texts) == 1 and number in texts[0]["text"] and texts[0]["to"] == "09120000001"
@@ -369,7 +410,8 @@ def test_register_and_issue_the_answer(sites, tmp_path):
 
     # Another citizen's request, by URL: as missing as a wrong number.
     other = citizen(sites, MARYAM)
-    for path in (place, place + "/answer", "/transfer/requests/" + number):
+    for path in (place, place + "/answer", "/transfer/requests/" + number,
+                 f"/certificates/{number}", f"/certificates/{number}.pdf"):
         assert other.get(sites["municipal"] + path, timeout=10).status_code == 404
     assert http.get(sites["municipal"] + "/transfer/requests/" + number,
                     timeout=10).status_code == 404
