@@ -10,56 +10,11 @@ import pytest
 import requests
 from live import free_port
 from municipal_payment import hidden_fields, with_gateway
+from municipal_registry import ALI, use_registry
 from relying_parties import MARYAM, MOHAMMADREZA, csrf_of, fa
 from test_municipal_transfer import citizen, codes_in, image, post
 
 STEP_URL = re.compile(r"/inquiry/draft/([A-Za-z0-9_-]+)/(\d)$")
-ALI, MARYAM_CODE = "0499370899", MARYAM["national_code"]
-# A registry of the tests' own: a code in debt, one free of debt with an attorney and two
-# certificates, one with none, and another citizen's.
-REGISTRY = f"""
-[[property]]
-renovation_code = "10-123-456-7"
-address = "تهران، خیابان فاطمی، پلاک ۱۲"
-owners = ["{ALI}"]
-dues_rials = 18500000
-[[property.request]]
-number = "1401-55871"
-certificate = "گواهی پایان کار"
-issued = "1401/05/12"
-
-[[property]]
-renovation_code = "10-123-456-8"
-address = "تهران، خیابان ولیعصر، پلاک ۴"
-owners = ["{ALI}"]
-attorneys = ["{MARYAM_CODE}"]
-[[property.request]]
-number = "1398-301"
-certificate = "گواهی پایان کار"
-issued = "1398/02/01"
-[[property.request]]
-number = "1402-10044"
-certificate = "گواهی انتقال آپارتمان"
-issued = "1402/09/03"
-[[property.request]]
-number = "1403-9"
-
-[[property]]
-renovation_code = "22-700-015-1"
-address = "تهران، بلوار دریا، بلوک ب"
-owners = ["{ALI}"]
-[[property.request]]
-number = "1403-2210"
-
-[[property]]
-renovation_code = "05-900-300-2"
-address = "تهران، شهرک غرب، پلاک ۹"
-owners = ["{MOHAMMADREZA['national_code']}"]
-[[property.request]]
-number = "1400-7781"
-certificate = "گواهی پایان کار"
-issued = "1400/11/20"
-"""
 IN_DEBT = {"renovation_code": "10-123-456-7", "request_number": "1401-55871"}
 FREE = {"renovation_code": "10-123-456-8", "request_number": "1402-10044"}
 NO_CERTIFICATE = {"renovation_code": "22-700-015-1", "request_number": "1403-2210"}
@@ -69,9 +24,7 @@ LETTER = {"letter_number": "۸۸۱۲/ب", "letter_date": "۱۴۰۴/۰۲/۱۵",
 
 @pytest.fixture(params=["embedded", "services"])
 def sites(request, tmp_path, monkeypatch):
-    registry = tmp_path / "registry.toml"
-    registry.write_text(REGISTRY, encoding="utf-8")
-    monkeypatch.setenv("MUNICIPAL_MUNICIPAL_REGISTRY_PATH", str(registry))
+    use_registry(tmp_path, monkeypatch)
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_UPLOAD_DIR", str(tmp_path / "uploads"))
     with with_gateway(request, tmp_path, monkeypatch) as running:
         yield running
