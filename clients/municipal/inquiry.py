@@ -7,7 +7,7 @@ the transfer's are); «ثبت درخواست و صدور» registers the request
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from clients.common.app import current_login, current_rp
 from clients.municipal import drafts, lifecycle, payments, records, sms, wizard
@@ -232,8 +232,12 @@ def _register(draft: Draft):
               "letter": draft.data["letter"], "documents": draft.data["documents"],
               "certificate": draft.data["certificate"],
               "mobile": sms.local_mobile(current_login().claims.get("phone_number"))})
+    # The draft goes in the same transaction, by a conditional DELETE: of two presses at once,
+    # one registers and the other finds no draft.
+    if db.execute(delete(Draft).where(Draft.id == draft.id)).rowcount != 1:
+        db.rollback()
+        return redirect(url_for("inquiry.requests"), 303)
     db.add(item)
-    db.delete(draft)
     db.commit()
     lifecycle.text(item, gettext(
         "درخواست استعلام شما با شماره پیگیری %(number)s ثبت و پاسخ آن صادر شد.",

@@ -53,9 +53,6 @@ def init_app(app, upload_dir: Path, outbox: Path) -> None:
     app.register_blueprint(bp)
 
 
-_settings = drafts.settings
-
-
 def _no_national_code():
     return render_template("wizard/no_code.html", title=gettext("درخواست انتقال")), 403
 
@@ -116,13 +113,11 @@ def _keep_typed(draft: Draft, number: int) -> None:
     if number == 4:
         record = {**draft.data.get("visit", {}), "slot": request.form.get("slot", ""),
                   "mobile": request.form.get("mobile", "").strip()}
-        _save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
+        drafts.save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
         return
     if number in TYPED_FIELDS:
         drafts.keep_typed(draft, number, TYPED_FIELDS[number])
 
-
-_save = drafts.save
 
 
 def _page(draft: Draft, number: int, form: FlaskForm, status: int = 200, **context):
@@ -144,7 +139,7 @@ def commitments(draft: Draft, form: FlaskForm):
     if request.form.get("accept") != "yes":
         return _page(draft, 1, form, 400, commitments=wizard.COMMITMENTS, accepted=False,
                      error=gettext("برای رفتن به گام بعدی، تأیید تعهدات الزامی است."))
-    _save(draft, {**draft.data, "accepted": True}, max(draft.done, 1))
+    drafts.save(draft, {**draft.data, "accepted": True}, max(draft.done, 1))
     return _next(draft, 1)
 
 
@@ -159,7 +154,7 @@ def apartment(draft: Draft, form: FlaskForm):
             return _page(draft, 2, form, 400, found=None, entered={},
                          error=gettext("ابتدا کدنوسازی و شماره درخواست یا گواهی را وارد و "
                                        "جستجو کنید."))
-        _save(draft, draft.data, max(draft.done, 2))
+        drafts.save(draft, draft.data, max(draft.done, 2))
         return _next(draft, 2)
     entered = {key: request.form.get(key, "").strip()
                for key in ("renovation_code", "request_number")}
@@ -182,21 +177,21 @@ def documents(draft: Draft, form: FlaskForm):
     if request.form.get("delete"):
         data, done = wizard.after_change(drafts.delete_document(data, request.form["delete"]),
                                          draft.done, 3)
-        _save(draft, data, done)
+        drafts.save(draft, data, done)
         return _documents_page(draft, form, letter)
     if action == "upload":
         errors = drafts.store_files(draft, data)
         data, done = wizard.after_change(draft.data, draft.done, 3)
-        _save(draft, data, done)
+        drafts.save(draft, data, done)
         return _documents_page(draft, form, letter, 400 if errors else 200, errors=errors)
     errors = _letter_errors(draft, letter)
     if len(data.get("documents", [])) < MIN_DOCUMENTS:
         errors.append(gettext("دست‌کم %(count)s تصویر مدرک را بارگذاری کنید.",
                               count=MIN_DOCUMENTS))
     if errors:
-        _save(draft, data, draft.done)
+        drafts.save(draft, data, draft.done)
         return _documents_page(draft, form, letter, 400, errors=errors)
-    _save(draft, data, max(draft.done, 3))
+    drafts.save(draft, data, max(draft.done, 3))
     return _next(draft, 3)
 
 
@@ -216,7 +211,7 @@ def _documents_page(draft: Draft, form: FlaskForm, letter: dict, status: int = 2
     documents = draft.data.get("documents", [])
     return _page(draft, 3, form, status, letter=letter, documents=documents,
                  errors=errors or [], enough=len(documents) >= MIN_DOCUMENTS,
-                 minimum=MIN_DOCUMENTS, max_files=_settings().uploads.max_files)
+                 minimum=MIN_DOCUMENTS, max_files=drafts.settings().uploads.max_files)
 
 
 @bp.get("/draft/<draft_id>/documents/<document_id>")
@@ -246,7 +241,7 @@ SLOT_ERRORS = {
 def visit(draft: Draft, form: FlaskForm):
     """Step 4 «انتخاب کارشناس بازدید»: a day and an hour with a seat left, and the owner's
     mobile proved by a texted code («دریافت کد تایید», «بررسی کد»)."""
-    settings = _settings()
+    settings = drafts.settings()
     now = visits.now_tehran()
     record = dict(draft.data.get("visit", {}))
     if request.method == "GET" and "mobile" not in record:
@@ -265,11 +260,11 @@ def visit(draft: Draft, form: FlaskForm):
         elif action == "next":
             errors = _visit_errors(draft, record, now)
             if not errors:
-                _save(draft, {**draft.data, "visit": record}, max(draft.done, 4))
+                drafts.save(draft, {**draft.data, "visit": record}, max(draft.done, 4))
                 return _next(draft, 4)
         status = 400 if errors else 200
         # Anything changed here is to be taken again with «گام بعدی».
-        _save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
+        drafts.save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
     shown = _shown_day(record, now)
     month = request.values.get("month", "")
     year, number = shown.year, shown.month
@@ -318,7 +313,7 @@ def _send_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
         return None, [gettext("تعداد پیامک‌های درخواستی از حد مجاز گذشته است. لطفا بعدا "
                               "دوباره تلاش کنید.")]
     issued = phone_codes.issue(current_app.secret_key, draft.id, mobile,
-                               _settings().visits.code_lifetime_seconds)
+                               drafts.settings().visits.code_lifetime_seconds)
     text = gettext("شهرداری تهران - کد تایید شماره تماس برای بازدید کارشناس: %(code)s",
                    code=issued.code)
     try:
@@ -351,7 +346,7 @@ def _check_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
 
 def _visit_errors(draft: Draft, record: dict, now) -> list[str]:
     errors = []
-    settings = _settings()
+    settings = drafts.settings()
     if not record.get("slot"):
         errors.append(gettext("روز و ساعت بازدید را انتخاب کنید."))
     else:
@@ -368,7 +363,7 @@ def _visit_errors(draft: Draft, record: dict, now) -> list[str]:
 def review(draft: Draft, form: FlaskForm):
     """Step 5 «تایید و ثبت»: a review; only pressing it registers the request (seed 003 §10),
     taking a seat of the chosen hour in the same transaction."""
-    settings = _settings()
+    settings = drafts.settings()
     visit_record = draft.data["visit"]
     if request.method == "GET" or request.form.get("action") != "register":
         return _review_page(draft, form)
@@ -419,7 +414,7 @@ def _when(slot: str) -> str:
 
 
 def _back_to_visit(draft: Draft, message) -> object:
-    _save(draft, draft.data, min(draft.done, 3))
+    drafts.save(draft, draft.data, min(draft.done, 3))
     flash(str(message), "error")
     return redirect(url_for("transfer.step", draft_id=draft.id, number=4), 303)
 

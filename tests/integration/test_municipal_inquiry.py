@@ -378,3 +378,28 @@ def test_an_attorney_registers_as_attorney(sites):
     page = http.get(sites["municipal"] + done.headers["Location"], timeout=10)
     assert "وکیل" in page.text
     assert requests_in(sites)[0][1:] == ("inquiry", "issued", "101234568")
+
+
+def test_two_presses_at_once_register_one_request(sites):
+    import threading
+
+    http = citizen(sites)
+    fifth = at_dues(http, sites)
+    token = csrf_of(http.get(fifth, timeout=10))
+    answers: list = [None, None]
+    start = threading.Barrier(2)
+
+    def press(index: int) -> None:
+        start.wait()
+        answers[index] = http.post(fifth, timeout=30, allow_redirects=False,
+                                   data={"csrf_token": token, "action": "register"})
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(requests_in(sites)) == 1
+    assert sum(a.status_code == 303 and "/inquiry/requests/" in a.headers["Location"]
+               for a in answers) == 1
+    assert all(a.status_code in (303, 404) for a in answers)
