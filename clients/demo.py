@@ -4,6 +4,7 @@ One entry per app; a new app (the employer portal) is one more entry, and ``idp 
 ``--NAME-port`` option from it.
 """
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from flask import Flask
 from clients.employer import create_app as create_employer
 from clients.insurance import create_app as create_insurance
 from clients.municipal import create_app as create_municipal
+from clients.paygate import create_app as create_paygate
+from clients.paygate.settings import GatewaySettings
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,30 @@ DEMO_APPS: tuple[DemoApp, ...] = (
                       "and 10623012386 refuse him: not their CEO)",
             factory=create_employer, legal_entity=True),
 )
+
+
+@dataclass(frozen=True)
+class DemoGateway:
+    """The sandbox payment gateway the municipal app sends citizens to for their dues
+    (issue 10): ``idp demo`` starts it beside the apps, with a secret made for the run."""
+
+    port_option: str = "paygate-port"
+    default_port: int = 5090
+    title: str = "درگاه پرداخت اینترنتی (آزمایشی)"
+    merchant_id: str = "municipal-tehran"
+
+    def settings(self, url: str) -> GatewaySettings:
+        return GatewaySettings(gateway_url=url, merchant_id=self.merchant_id,
+                               secret=secrets.token_urlsafe(32))
+
+    def environment(self, settings: GatewaySettings) -> dict[str, str]:
+        """The municipal app's ``[payment]`` overrides that point it at this gateway."""
+        return {"MUNICIPAL_PAYMENT_GATEWAY_URL": settings.gateway_url,
+                "MUNICIPAL_PAYMENT_MERCHANT_ID": settings.merchant_id,
+                "MUNICIPAL_PAYMENT_SECRET": settings.secret}
+
+    def create(self, settings: GatewaySettings) -> Flask:
+        return create_paygate(settings)
+
+
+DEMO_GATEWAY = DemoGateway()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import click
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from clients.demo import DEMO_APPS
+from clients.demo import DEMO_APPS, DEMO_GATEWAY
 from idp import audit, create_app, production, startup
 from idp.db import Database
 from idp.keys import KeyRing
@@ -127,7 +127,9 @@ def _demo_app_ports(command):
         command = click.option(f"--{app.port_option}", f"port_{app.name}", type=int,
                                default=app.default_port, show_default=True,
                                help=f"Port of the {app.name} relying party.")(command)
-    return command
+    return click.option(f"--{DEMO_GATEWAY.port_option}", "port_paygate", type=int,
+                        default=DEMO_GATEWAY.default_port, show_default=True,
+                        help="Port of the sandbox payment gateway.")(command)
 
 
 @main.command()
@@ -150,8 +152,9 @@ def events(obj: Context, host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @_demo_app_ports
 @click.pass_obj
-def demo(obj: Context, host: str, port: int, **app_ports: int) -> None:
-    """Run the provider and every demo relying party on embedded defaults."""
+def demo(obj: Context, host: str, port: int, port_paygate: int, **app_ports: int) -> None:
+    """Run the provider, every demo relying party and the payment gateway on embedded
+    defaults."""
     settings = obj.settings()
     settings.server.demo = True
     settings.server.issuer = f"http://{host}:{port}"
@@ -168,6 +171,10 @@ def demo(obj: Context, host: str, port: int, **app_ports: int) -> None:
         "client_id": PHONE_CLIENT_ID, "name": "دولت همراه", "public": True,
         "first_party": True, "redirect_uris": [PHONE_REDIRECT_URI], "scope": PHONE_SCOPE})
     _run(create_app(settings), host, port)
+    # The municipal app pays its dues through the gateway, with a secret made for this run.
+    gateway = DEMO_GATEWAY.settings(f"http://{host}:{port_paygate}")
+    os.environ.update(DEMO_GATEWAY.environment(gateway))
+    _run(DEMO_GATEWAY.create(gateway), host, port_paygate)
     threads = [_run(app.create(settings.server.issuer, secrets_[app.name], urls[app.name],
                                f"sqlite:///{settings.instance_dir / (app.name + '.sqlite')}"),
                     host, app_ports[f"port_{app.name}"])
@@ -175,6 +182,9 @@ def demo(obj: Context, host: str, port: int, **app_ports: int) -> None:
     click.echo(f"پنجره ملی / provider: {settings.server.issuer}/")
     for app in DEMO_APPS:
         click.echo(f"{app.title} / {app.name}: {urls[app.name]}/ — log in as {app.log_in_as}")
+    click.echo(f"{DEMO_GATEWAY.title} / paygate: {gateway.gateway_url}/ — the municipal "
+               "dues are paid there (renovation code 10-123-456-7 owes dues, 10-123-456-8 "
+               "owes none)")
     click.echo(
         f"پیامک‌های ارسالی / SMS outbox (one-time codes): {settings.server.issuer}/dev/outbox\n"
         "(captcha: read it from the image; stop with Ctrl+C)\n"

@@ -2,6 +2,11 @@
 template, ``templates/certificates/<kind>.html`` (the transfer certificate here, an inquiry's
 answer beside it). Only the applicant and staff see one; to anyone else, and before it is
 issued, it does not exist (404).
+
+A kind's template extends ``certificates/_certificate.html``, which shows the certificate and
+tracking numbers, the request's ``data`` keys ``renovation_code``, ``address``, ``applicant`` and
+``role``, and the Jalali dates; its blocks ``facts`` (more rows), ``statement`` and ``back`` (a
+link beside «دریافت PDF») are the kind's own.
 """
 
 from dataclasses import dataclass

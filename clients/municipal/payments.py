@@ -70,6 +70,11 @@ def start_payment(db: Session, registry: PropertyRegistry, citizen_id: int,
     if amount <= 0:
         raise NothingOwed
     settings = current_app.extensions["municipal"].payment
+    # One open order per code: one left at the bank is closed, so that its late callback
+    # cannot pay the same dues a second time.
+    db.execute(update(Payment).where(Payment.renovation_code == normalise(renovation_code),
+                                     Payment.state == OPEN)
+               .values(state=CANCELLED, updated_at=utcnow()))
     order = Payment(order_id=secrets.token_hex(12), citizen_id=citizen_id,
                     renovation_code=normalise(renovation_code), amount=amount,
                     request_id=request_id, draft_id=draft_id, return_to=_local(return_to),
@@ -182,6 +187,10 @@ def _verify_and_count(db: Session, order: Payment, ref_id: str) -> Outcome:
             "ارتباط با درگاه پرداخت برای تأیید پرداخت برقرار نشد و پرداخت شما هنوز ثبت نشده "
             "است. چند دقیقه دیگر «تلاش دوباره» را بزنید."), order, retry=True)
     verdict = answer.json()
+    if verdict.get("status") == "already_verified":
+        # The same callback, answered a moment ago (a double click, a replay): counted once.
+        return _refused(gettext("این پرداخت پیش‌تر ثبت شده است و دوباره محاسبه نمی‌شود."),
+                        409, order)
     if answer.status_code != 200 or verdict.get("status") != "verified" \
             or verdict.get("ref_id") != ref_id or verdict.get("amount") != order.amount:
         current_app.logger.warning("gateway did not verify a callback: %s",

@@ -25,10 +25,11 @@ def test_demo_has_a_port_option_per_app():
 
 @pytest.fixture
 def demo(tmp_path):
-    ports = {"provider": free_port(), **{app.name: free_port() for app in DEMO_APPS}}
+    ports = {"provider": free_port(), "paygate": free_port(),
+             **{app.name: free_port() for app in DEMO_APPS}}
     config = write_config(tmp_path, port=ports["provider"], clients=[])
     args = [sys.executable, "-c", "from idp.cli import main; main()", "--config", str(config),
-            "demo", "--port", str(ports["provider"])]
+            "demo", "--port", str(ports["provider"]), "--paygate-port", str(ports["paygate"])]
     for app in DEMO_APPS:
         args += [f"--{app.port_option}", str(ports[app.name])]
     process = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE,
@@ -54,6 +55,12 @@ def test_demo_starts_every_app_and_says_whom_to_log_in_as(demo):
         assert app.title in line and "log in as" in line
         page = requests.get(url, timeout=10)
         assert page.status_code == 200 and "ورود با پنجره ملی" in page.text
+    # Issue 10: the payment gateway runs beside them, and says which codes owe dues.
+    gateway = f"http://127.0.0.1:{ports['paygate']}"
+    line = next(line for line in lines if gateway in line)
+    assert "10-123-456-7" in line and "10-123-456-8" in line
+    unknown = requests.get(gateway + "/pay/unknown", timeout=10)
+    assert unknown.status_code == 404 and 'dir="rtl"' in unknown.text
 
     # Registered first-party and seeded: log in at one, single sign-on into the other.
     sites = {app.name: f"http://127.0.0.1:{ports[app.name]}" for app in DEMO_APPS}

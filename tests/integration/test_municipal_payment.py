@@ -37,7 +37,9 @@ NO_DUES = "این کدنوسازی فاقد بدهی می باشد"
 @pytest.fixture(params=["embedded", "services"])
 def sites(request, tmp_path, monkeypatch):
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_STAFF", FATEMEH["national_code"])
-    with with_gateway(request, tmp_path, monkeypatch) as running:
+    database_url = (request.getfixturevalue("services_database")
+                    if request.param == "services" else None)
+    with with_gateway(tmp_path, monkeypatch, database_url) as running:
         yield running
 
 
@@ -177,6 +179,12 @@ def test_dues_paid_online_then_the_certificate_issued(sites, tmp_path):
         f"/certificates/{number}")
     assert 'id="show-certificate"' in http.get(page_of(sites, number), timeout=10).text
 
+    # In English, left to right.
+    http.get(sites["municipal"] + "/lang/en", timeout=10)
+    english = http.get(f"{sites['municipal']}/certificates/{number}", timeout=10).text
+    assert 'dir="ltr"' in english and "Apartment transfer certificate" in english
+    assert "Download PDF" in english and "Certificate number" in english
+
     # Staff see it; another citizen does not, by page or PDF, nor the request.
     staff = citizen(sites, FATEMEH)
     assert staff.get(f"{sites['municipal']}/certificates/{number}", timeout=10).status_code \
@@ -274,6 +282,34 @@ def test_the_gateway_down_is_a_clear_page_and_nothing_counts(sites):
     assert request_state(sites, number) == "ready"
 
 
+def test_a_payment_counts_once_even_at_once_and_a_newer_order_closes_the_older(sites,
+                                                                               tmp_path):
+    import threading
+
+    http = citizen(sites)
+    number = registered(sites, ALI, IN_DEBT, "awaiting_payment")
+    older = to_gateway(http, sites, number)
+    newer = to_gateway(http, sites, number)  # paid at the bank twice, the first left behind
+    late = callback(sites, older)
+    assert late.status_code == 409 and "این سفارش پرداخت بسته شده است" in late.text
+
+    answers: list = [None, None]
+    start = threading.Barrier(2)
+
+    def post(index: int) -> None:
+        start.wait()
+        answers[index] = callback(sites, newer)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    assert request_state(sites, number) == "ready"
+    assert sum("پرداخت شد" in t["text"] for t in texts(tmp_path)) == 1
+
+
 def test_the_gateway_verifies_a_payment_once_and_checks_signatures(sites):
     from clients.paygate.protocol import order_signature, verify_signature
 
@@ -328,3 +364,30 @@ def test_the_gateway_refuses_settings_it_cannot_run_with(tmp_path, config, port,
                             "--port", port], capture_output=True, text=True, timeout=60, env=env)
     assert shown.returncode == 2 and message in shown.stderr
     assert len(shown.stderr.strip().splitlines()) == 1
+
+
+def test_the_gateway_runs_alone_on_the_municipal_settings_file(tmp_path):
+    import time
+
+    port = free_port()
+    path = tmp_path / "municipal.toml"
+    path.write_text(f'[municipal]\nsupport_phone = "137"\n\n[payment]\n'
+                    f'gateway_url = "http://127.0.0.1:{port}"\nsecret = "s3cret"\n',
+                    encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "clients.paygate", "--config", str(path),
+                                "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = requests.get(f"http://127.0.0.1:{port}/pay/none", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.2)
+        assert page.status_code == 404 and "سفارش پرداختی با این شماره یافت نشد" in page.text
+        assert 'dir="rtl"' in page.text
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
