@@ -25,11 +25,11 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(params=["embedded"])
-def sites(request, tmp_path, monkeypatch):
+@pytest.fixture
+def sites(tmp_path, monkeypatch):
     use_registry(tmp_path, monkeypatch)
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_UPLOAD_DIR", str(tmp_path / "uploads"))
-    with with_gateway(request, tmp_path, monkeypatch) as running:
+    with with_gateway(tmp_path, monkeypatch) as running:
         yield running
 
 

@@ -26,7 +26,9 @@ LETTER = {"letter_number": "۸۸۱۲/ب", "letter_date": "۱۴۰۴/۰۲/۱۵",
 def sites(request, tmp_path, monkeypatch):
     use_registry(tmp_path, monkeypatch)
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_UPLOAD_DIR", str(tmp_path / "uploads"))
-    with with_gateway(request, tmp_path, monkeypatch) as running:
+    database_url = (request.getfixturevalue("services_database")
+                    if request.param == "services" else None)
+    with with_gateway(tmp_path, monkeypatch, database_url) as running:
         yield running
 
 
