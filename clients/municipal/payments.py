@@ -86,18 +86,24 @@ def start_payment(db: Session, registry: PropertyRegistry, citizen_id: int,
             "callback_url": callback_url,
             "sig": protocol.order_signature(settings.secret, settings.merchant_id,
                                             order.order_id, amount, callback_url)}
-    answer = _call_gateway(protocol.ORDERS_PATH, body)
-    if answer.status_code != 201 or not _same_origin(answer.json().get("payment_url", "")):
-        current_app.logger.warning("gateway refused an order: HTTP %s", answer.status_code)
-        raise GatewayUnavailable
-    return redirect(answer.json()["payment_url"], 303)
+    try:
+        answer = _call_gateway(protocol.ORDERS_PATH, body)
+        payment_url = answer.json().get("payment_url", "")
+        if answer.status_code != 201 or not _same_origin(payment_url):
+            current_app.logger.warning("gateway refused an order: HTTP %s", answer.status_code)
+            raise GatewayUnavailable
+    except GatewayUnavailable:
+        _close(db, order, CANCELLED)  # never at the bank: no callback will come for it
+        raise
+    return redirect(payment_url, 303)
 
 
 def _call_gateway(path: str, body: dict) -> requests.Response:
     url = current_app.extensions["municipal"].payment.gateway_url.rstrip("/") + path
     try:
         answer = requests.post(url, json=body, timeout=GATEWAY_TIMEOUT_SECONDS)
-        answer.json()
+        if not isinstance(answer.json(), dict):
+            raise ValueError("not a JSON object")
     except (requests.RequestException, ValueError) as error:
         current_app.logger.warning("payment gateway unreachable: %s", type(error).__name__)
         raise GatewayUnavailable from None

@@ -61,6 +61,8 @@ def test_demo_starts_every_app_and_says_whom_to_log_in_as(demo):
     assert "10-123-456-7" in line and "10-123-456-8" in line
     unknown = requests.get(gateway + "/pay/unknown", timeout=10)
     assert unknown.status_code == 404 and 'dir="rtl"' in unknown.text
+    municipal = requests.get(f"http://127.0.0.1:{ports['municipal']}/", timeout=10)
+    assert gateway in municipal.headers["Content-Security-Policy"]  # the app was pointed at it
 
     # Registered first-party and seeded: log in at one, single sign-on into the other.
     sites = {app.name: f"http://127.0.0.1:{ports[app.name]}" for app in DEMO_APPS}

@@ -269,6 +269,9 @@ def test_the_gateway_down_is_a_clear_page_and_nothing_counts(sites):
     payment.gateway_url = f"http://127.0.0.1:{free_port()}"
     down = press(http, sites, number, "pay")
     assert down.status_code == 503 and "ارتباط با درگاه پرداخت برقرار نشد" in down.text
+    with sites.apps["municipal"].extensions["rp"].db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT state FROM payments").scalars().all() == \
+            ["cancelled"]  # never reached the bank: not left open
     payment.gateway_url = live_url
 
     fields = to_gateway(http, sites, number)
