@@ -199,9 +199,10 @@ def store_files(draft: Draft, data: dict) -> list[str]:
     return errors
 
 
-def send_document(draft: Draft, document_id: str):
-    """A stored image of ``draft``, never sniffed; 404 when it has none of that id."""
-    found = next((d for d in draft.data.get("documents", []) if d["id"] == document_id), None)
+def send_document(data: dict, document_id: str):
+    """One of the images listed in a draft's or a request's ``data``, never sniffed; 404 if it
+    is not."""
+    found = next((d for d in data.get("documents", []) if d["id"] == document_id), None)
     path = uploads.path_of(upload_dir(), found["stored"]) if found else None
     if path is None or not path.is_file():
         abort(404)

@@ -193,7 +193,7 @@ def _documents_page(draft: Draft, form: FlaskForm, letter: dict, status: int = 2
 @login_required
 def document(draft_id: str, document_id: str):
     """A stored image, to its applicant only (another citizen: 404), never sniffed."""
-    return drafts.send_document(drafts.own(draft_id, KIND), document_id)
+    return drafts.send_document(drafts.own(draft_id, KIND).data, document_id)
 
 
 def dues(draft: Draft, form: FlaskForm):

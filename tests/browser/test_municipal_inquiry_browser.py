@@ -86,8 +86,7 @@ def walk(browser, sites, person: dict | None, javascript: bool, apartment: dict,
          in_debt: bool) -> Walk:
     w = Walk(browser, sites, person, javascript)
     page = w.page
-    page.goto(sites["municipal"] + "/")
-    page.get_by_role("link", name="استعلام ادارات/ ترهین").click()
+    page.goto(sites["municipal"] + "/inquiry")
     w.shot("list")
     w.button("ثبت درخواست جدید").click()
     page.wait_for_url("**/1")

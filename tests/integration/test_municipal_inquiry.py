@@ -92,9 +92,6 @@ def requests_in(sites) -> list[tuple]:
 
 def test_the_list_the_commitments_and_the_step_guard(sites):
     http = citizen(sites)
-    home = http.get(sites["municipal"] + "/", timeout=10)
-    assert "استعلام ادارات/ ترهین" in home.text and 'href="/inquiry"' in home.text
-    assert "درخواست انتقال" in home.text and 'href="/transfer"' in home.text  # «خدمات اختصاصی»
     listing = http.get(sites["municipal"] + "/inquiry", timeout=10)
     assert 'dir="rtl"' in listing.text and 'id="no-requests"' in listing.text
     first = new_draft(http, sites)
