@@ -126,7 +126,7 @@ def test_the_list_the_commitments_and_the_step_guard(sites):
     http.get(sites["municipal"] + "/lang/en", timeout=10)
     english = http.get(step_url(first, 2), timeout=10).text
     assert 'dir="ltr"' in english and "Next step" in english
-    assert "Office/bank inquiry" in english and "Choose the property" in english
+    assert "Office/bank (mortgage) inquiry" in english and "Choose the property" in english
 
 
 def test_the_property_search_outcomes(sites):
