@@ -18,6 +18,7 @@ from clients.common.db import instance_sqlite
 from clients.municipal import (
     certificates,
     citizens,
+    inquiry,
     payments,
     previous,
     staff,
@@ -74,6 +75,7 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     payments.init_app(app)
     certificates.init_app(app)
     transfer_finish.init_app(app)
+    inquiry.init_app(app)
     app.register_blueprint(staff.bp)
     app.register_blueprint(previous.bp)
     app.register_error_handler(413, _too_large)

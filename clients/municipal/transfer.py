@@ -5,8 +5,7 @@ ones before it are done, whatever is posted.
 """
 
 import re
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import jdatetime
@@ -18,81 +17,45 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from clients.common.app import current_login, current_rp
-from clients.common.i18n import TEHRAN
-from clients.common.sessions import utcnow
 from clients.municipal import (
+    drafts,
     history,
     lifecycle,
     phone_codes,
     sms,
     transfer_finish,
-    uploads,
     visits,
     wizard,
 )
 from clients.municipal.auth import applicant_code, current_citizen, is_staff, login_required
 from clients.municipal.models import Draft, ServiceRequest
-from clients.municipal.registry import normalise, parse_jalali
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")
 
-# Issue 10: «جستجو» is rate-limited per citizen and per address, so that codes and numbers
-# cannot be tried in bulk.
-SEARCHES_PER_CITIZEN = parse("10/10 minutes")
-SEARCHES_PER_ADDRESS = parse("30/10 minutes")
 KIND = "transfer"
-# Issue 10: drafts and their files are removed after a day.
-DRAFT_LIFETIME = timedelta(days=1)
 # Seed 003 §8: at least three document images.
 MIN_DOCUMENTS = 3
 
 
-class SearchLimiter:
-    """The app's counters of «جستجو» (in memory: one process serves the sandbox)."""
-
-    def __init__(self) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-
-    def allow(self, citizen_id: int, address: str) -> bool:
-        return (self.limiter.hit(SEARCHES_PER_CITIZEN, "search-citizen", str(citizen_id))
-                and self.limiter.hit(SEARCHES_PER_ADDRESS, "search-address", address))
-
-
 def init_app(app, upload_dir: Path, outbox: Path) -> None:
-    app.extensions["municipal_search_limiter"] = SearchLimiter()
+    app.extensions["municipal_search_limiter"] = drafts.SearchLimiter()
     app.extensions["municipal_code_limits"] = phone_codes.SendLimits()
     app.extensions["municipal_sms"] = sms.OutboxSms(outbox)
     app.extensions["municipal_upload_dir"] = upload_dir
     app.register_blueprint(bp)
 
 
-def _upload_dir() -> Path:
-    return current_app.extensions["municipal_upload_dir"]
-
-
-def _settings():
-    return current_app.extensions["municipal"]
-
-
-def _registry():
-    return current_app.extensions["municipal_registry"]
-
-
 def _no_national_code():
-    return render_template("transfer/no_code.html"), 403
+    return render_template("wizard/no_code.html", title=gettext("درخواست انتقال")), 403
 
 
 @bp.get("")
@@ -118,48 +81,19 @@ def new():
         abort(400)
     if applicant_code() is None:
         return _no_national_code()
-    citizen = current_citizen()
-    db = current_rp().db.session
-    _purge_stale_drafts()
-    draft = Draft(id=secrets.token_urlsafe(16), citizen_id=citizen.id, kind=KIND, done=0,
-                  data={})
-    db.add(draft)
-    db.commit()
+    draft = drafts.start(KIND)
     return redirect(url_for("transfer.step", draft_id=draft.id, number=1), 303)
-
-
-def _purge_stale_drafts() -> None:
-    """Drafts left for a day go, with their files (issue 10)."""
-    db = current_rp().db.session
-    stale = db.scalars(select(Draft).where(Draft.updated_at < utcnow() - DRAFT_LIFETIME)).all()
-    for draft in stale:
-        for document in draft.data.get("documents", []):
-            uploads.remove(_upload_dir(), document["stored"])
-        db.delete(draft)
-    db.commit()
-
-
-def _draft(draft_id: str) -> Draft:
-    """The citizen's own draft; anyone else's is as missing as a wrong id."""
-    draft = current_rp().db.session.get(Draft, draft_id)
-    if draft is None or draft.kind != KIND or draft.citizen_id != current_citizen().id:
-        abort(404)
-    return draft
 
 
 @bp.route("/draft/<draft_id>/<int:number>", methods=["GET", "POST"])
 @login_required
 def step(draft_id: str, number: int):
-    draft = _draft(draft_id)
+    draft = drafts.own(draft_id, KIND)
     if applicant_code() is None:
         return _no_national_code()
-    if not 1 <= number <= wizard.DRAFT_STEPS:
-        abort(404)
-    if not wizard.reachable(draft.done, number):
-        flash(gettext("ابتدا گام‌های پیشین را کامل کنید."), "error")
-        return redirect(url_for("transfer.step", draft_id=draft.id, number=draft.done + 1), 303)
-    if number not in STEP_VIEWS:
-        abort(404)  # the later steps are not built yet (issue 10): no page pretends to be one
+    early = drafts.refuse_early(draft, number, wizard.DRAFT_STEPS, "transfer.step")
+    if early is not None:
+        return early
     form = FlaskForm()
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -180,17 +114,11 @@ def _keep_typed(draft: Draft, number: int) -> None:
     if number == 4:
         record = {**draft.data.get("visit", {}), "slot": request.form.get("slot", ""),
                   "mobile": request.form.get("mobile", "").strip()}
-        _save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
+        drafts.save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
         return
-    typed = {key: request.form.get(key, "") for key in TYPED_FIELDS.get(number, ())}
-    if typed:
-        draft.data = {**draft.data, "typed": {**draft.data.get("typed", {}), str(number): typed}}
-        current_rp().db.session.commit()
+    if number in TYPED_FIELDS:
+        drafts.keep_typed(draft, number, TYPED_FIELDS[number])
 
-
-def _save(draft: Draft, data: dict, done: int) -> None:
-    draft.data, draft.done = data, done
-    current_rp().db.session.commit()
 
 
 def _page(draft: Draft, number: int, form: FlaskForm, status: int = 200, **context):
@@ -212,7 +140,7 @@ def commitments(draft: Draft, form: FlaskForm):
     if request.form.get("accept") != "yes":
         return _page(draft, 1, form, 400, commitments=wizard.COMMITMENTS, accepted=False,
                      error=gettext("برای رفتن به گام بعدی، تأیید تعهدات الزامی است."))
-    _save(draft, {**draft.data, "accepted": True}, max(draft.done, 1))
+    drafts.save(draft, {**draft.data, "accepted": True}, max(draft.done, 1))
     return _next(draft, 1)
 
 
@@ -221,47 +149,21 @@ def apartment(draft: Draft, form: FlaskForm):
     «گام بعدی» is open only after a valid search of the applicant's own property."""
     current = draft.data.get("apartment")
     if request.method == "GET":
-        typed = draft.data.get("typed", {}).get("2") or (
-            {"renovation_code": current["typed_code"], "request_number": current["typed_number"]}
-            if current else {})
-        return _page(draft, 2, form, found=current, entered=typed)
+        return _page(draft, 2, form, found=current, entered=drafts.entered(draft, 2))
     if request.form.get("action") == "next":
         if current is None:
             return _page(draft, 2, form, 400, found=None, entered={},
                          error=gettext("ابتدا کدنوسازی و شماره درخواست یا گواهی را وارد و "
                                        "جستجو کنید."))
-        _save(draft, draft.data, max(draft.done, 2))
+        drafts.save(draft, draft.data, max(draft.done, 2))
         return _next(draft, 2)
-    code = request.form.get("renovation_code", "").strip()
-    number = request.form.get("request_number", "").strip()
-    entered = {"renovation_code": code, "request_number": number}
-    limiter = current_app.extensions["municipal_search_limiter"]
-    if not limiter.allow(draft.citizen_id, request.remote_addr or ""):
-        return _page(draft, 2, form, 429, found=None, entered=entered, error=gettext(
-            "تعداد جستجوهای شما از حد مجاز گذشته است. لطفا چند دقیقه دیگر دوباره تلاش کنید."))
-    db = current_rp().db.session
-    open_codes = set(db.scalars(select(ServiceRequest.open_code).where(
+    entered = {key: request.form.get(key, "").strip()
+               for key in ("renovation_code", "request_number")}
+    open_codes = set(current_rp().db.session.scalars(select(ServiceRequest.open_code).where(
         ServiceRequest.open_code.is_not(None))))
-    result = wizard.look_up(_registry(), applicant_code(), code, number, open_codes)
     # A new search replaces the old answer: the steps after this one are to be done again.
-    data, done = wizard.after_change(
-        {key: value for key, value in draft.data.items() if key not in {"apartment", "typed"}},
-        draft.done, 2)
-    if result.outcome != "valid":
-        _save(draft, data, done)
-        return _page(draft, 2, form, 400, found=None, entered=entered,
-                     error=_lookup_error(result.outcome))
-    found = {"renovation_code": result.property.renovation_code,
-             "code": normalise(result.property.renovation_code),
-             "request_number": result.number, "role": result.role,
-             "address": result.property.address, "typed_code": code, "typed_number": number}
-    if current and current["code"] == found["code"] and \
-            current["request_number"] == found["request_number"]:
-        data, done = {**draft.data, "apartment": found}, draft.done  # the same answer again
-    else:
-        data = {**data, "apartment": found}
-    _save(draft, data, done)
-    return _page(draft, 2, form, found=found, entered=entered)
+    found, error, status = drafts.search(draft, 2, open_codes)
+    return _page(draft, 2, form, status, found=found, entered=entered, error=error)
 
 
 def documents(draft: Draft, form: FlaskForm):
@@ -274,54 +176,24 @@ def documents(draft: Draft, form: FlaskForm):
     action = request.form.get("action")
     data = {**draft.data, "letter": letter}
     if request.form.get("delete"):
-        kept = [d for d in data.get("documents", []) if d["id"] != request.form["delete"]]
-        for document in data.get("documents", []):
-            if document not in kept:
-                uploads.remove(_upload_dir(), document["stored"])
-        data, done = wizard.after_change({**data, "documents": kept}, draft.done, 3)
-        _save(draft, data, done)
+        data, done = wizard.after_change(drafts.delete_document(data, request.form["delete"]),
+                                         draft.done, 3)
+        drafts.save(draft, data, done)
         return _documents_page(draft, form, letter)
     if action == "upload":
-        errors = _store_files(draft, data)
+        errors = drafts.store_files(draft, data)
         data, done = wizard.after_change(draft.data, draft.done, 3)
-        _save(draft, data, done)
+        drafts.save(draft, data, done)
         return _documents_page(draft, form, letter, 400 if errors else 200, errors=errors)
     errors = _letter_errors(draft, letter)
     if len(data.get("documents", [])) < MIN_DOCUMENTS:
         errors.append(gettext("دست‌کم %(count)s تصویر مدرک را بارگذاری کنید.",
                               count=MIN_DOCUMENTS))
     if errors:
-        _save(draft, data, draft.done)
+        drafts.save(draft, data, draft.done)
         return _documents_page(draft, form, letter, 400, errors=errors)
-    _save(draft, data, max(draft.done, 3))
+    drafts.save(draft, data, max(draft.done, 3))
     return _next(draft, 3)
-
-
-def _store_files(draft: Draft, data: dict) -> list[str]:
-    """Keep each chosen file that passes (``data`` and the draft gain it); the messages of
-    the refused ones, each naming its file."""
-    settings = _settings().uploads
-    errors = []
-    kept = list(data.get("documents", []))
-    chosen = [f for f in request.files.getlist("files") if f.filename or f.content_length]
-    if not chosen:
-        return [gettext("ابتدا با «انتخاب فایل» تصویری انتخاب کنید.")]
-    for file in chosen:
-        if len(kept) >= settings.max_files:
-            errors.append(gettext("فایل «%(name)s» پذیرفته نشد: بیش از %(count)s مدرک "
-                                  "نمی‌توان بارگذاری کرد.", name=uploads.display_name(
-                                      file.filename), count=settings.max_files))
-            continue
-        try:
-            stored = uploads.accept(file.stream, file.filename, settings.max_bytes,
-                                    _upload_dir())
-        except uploads.Refused as refused:
-            errors.append(str(refused))
-            continue
-        kept.append({"id": secrets.token_urlsafe(8), "stored": stored.stored,
-                     "name": stored.name, "type": stored.content_type, "size": stored.size})
-    draft.data = {**data, "documents": kept}
-    return errors
 
 
 def _letter_errors(draft: Draft, letter: dict) -> list[str]:
@@ -331,16 +203,8 @@ def _letter_errors(draft: Draft, letter: dict) -> list[str]:
         errors.append(gettext("مشخص کنید مالک هستید یا وکیل."))
     elif letter["role"] != role:
         errors.append(gettext("سمت انتخاب‌شده با سوابق ثبت این آپارتمان همخوانی ندارد."))
-    if not letter.get("letter_number"):
-        errors.append(gettext("شماره نامه را وارد کنید."))
-    day = parse_jalali(letter.get("letter_date", ""))
-    if day is None:
-        errors.append(gettext("تاریخ نامه را به شکل ۱۴۰۴/۰۲/۱۵ وارد کنید."))
-    elif day > jdatetime.date.fromgregorian(date=datetime.now(TEHRAN).date()):
-        errors.append(gettext("تاریخ نامه نمی‌تواند پس از امروز باشد."))
-    if not letter.get("body"):
-        errors.append(gettext("نام نهاد استعلام کننده را وارد کنید."))
-    return errors
+    return errors + drafts.letter_errors(letter,
+                                         gettext("نام نهاد استعلام کننده را وارد کنید."))
 
 
 def _documents_page(draft: Draft, form: FlaskForm, letter: dict, status: int = 200,
@@ -348,26 +212,14 @@ def _documents_page(draft: Draft, form: FlaskForm, letter: dict, status: int = 2
     documents = draft.data.get("documents", [])
     return _page(draft, 3, form, status, letter=letter, documents=documents,
                  errors=errors or [], enough=len(documents) >= MIN_DOCUMENTS,
-                 minimum=MIN_DOCUMENTS, max_files=_settings().uploads.max_files)
+                 minimum=MIN_DOCUMENTS, max_files=drafts.settings().uploads.max_files)
 
 
 @bp.get("/draft/<draft_id>/documents/<document_id>")
 @login_required
 def document(draft_id: str, document_id: str):
     """A stored image, to its applicant only (another citizen: 404), never sniffed."""
-    return _send_document(_draft(draft_id).data, document_id)
-
-
-def _send_document(data: dict, document_id: str):
-    """One of the images listed in a draft's or a request's ``data``; 404 if it is not."""
-    found = next((d for d in data.get("documents", []) if d["id"] == document_id), None)
-    path = uploads.path_of(_upload_dir(), found["stored"]) if found else None
-    if path is None or not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=found["type"], max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return drafts.send_document(drafts.own(draft_id, KIND).data, document_id)
 
 
 def _taken() -> dict[str, int]:
@@ -390,7 +242,7 @@ SLOT_ERRORS = {
 def visit(draft: Draft, form: FlaskForm):
     """Step 4 «انتخاب کارشناس بازدید»: a day and an hour with a seat left, and the owner's
     mobile proved by a texted code («دریافت کد تایید», «بررسی کد»)."""
-    settings = _settings()
+    settings = drafts.settings()
     now = visits.now_tehran()
     record = dict(draft.data.get("visit", {}))
     if request.method == "GET" and "mobile" not in record:
@@ -409,11 +261,11 @@ def visit(draft: Draft, form: FlaskForm):
         elif action == "next":
             errors = _visit_errors(draft, record, now)
             if not errors:
-                _save(draft, {**draft.data, "visit": record}, max(draft.done, 4))
+                drafts.save(draft, {**draft.data, "visit": record}, max(draft.done, 4))
                 return _next(draft, 4)
         status = 400 if errors else 200
         # Anything changed here is to be taken again with «گام بعدی».
-        _save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
+        drafts.save(draft, {**draft.data, "visit": record}, min(draft.done, 3))
     shown = _shown_day(record, now)
     month = request.values.get("month", "")
     year, number = shown.year, shown.month
@@ -462,7 +314,7 @@ def _send_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
         return None, [gettext("تعداد پیامک‌های درخواستی از حد مجاز گذشته است. لطفا بعدا "
                               "دوباره تلاش کنید.")]
     issued = phone_codes.issue(current_app.secret_key, draft.id, mobile,
-                               _settings().visits.code_lifetime_seconds)
+                               drafts.settings().visits.code_lifetime_seconds)
     text = gettext("شهرداری تهران - کد تایید شماره تماس برای بازدید کارشناس: %(code)s",
                    code=issued.code)
     try:
@@ -495,7 +347,7 @@ def _check_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
 
 def _visit_errors(draft: Draft, record: dict, now) -> list[str]:
     errors = []
-    settings = _settings()
+    settings = drafts.settings()
     if not record.get("slot"):
         errors.append(gettext("روز و ساعت بازدید را انتخاب کنید."))
     else:
@@ -512,7 +364,7 @@ def _visit_errors(draft: Draft, record: dict, now) -> list[str]:
 def review(draft: Draft, form: FlaskForm):
     """Step 5 «تایید و ثبت»: a review; only pressing it registers the request (seed 003 §10),
     taking a seat of the chosen hour in the same transaction."""
-    settings = _settings()
+    settings = drafts.settings()
     visit_record = draft.data["visit"]
     if request.method == "GET" or request.form.get("action") != "register":
         return _review_page(draft, form)
@@ -525,7 +377,7 @@ def review(draft: Draft, form: FlaskForm):
     citizen = current_citizen()
     for seat in range(1, settings.visits.capacity + 1):
         registered = ServiceRequest(
-            tracking_number=_tracking_number(), citizen_id=citizen.id, kind=KIND,
+            tracking_number=drafts.tracking_number(), citizen_id=citizen.id, kind=KIND,
             renovation_code=apartment["code"], state=lifecycle.AWAITING_VISIT,
             visit_slot=visit_record["slot"], visit_seat=seat, open_code=apartment["code"],
             data={"renovation_code": apartment["renovation_code"],
@@ -540,7 +392,7 @@ def review(draft: Draft, form: FlaskForm):
             db.rollback()
             if db.scalar(select(ServiceRequest.id).where(
                     ServiceRequest.open_code == apartment["code"])) is not None:
-                return _review_page(draft, form, 409, error=_lookup_error("open"))
+                return _review_page(draft, form, 409, error=drafts.lookup_error("open"))
             continue  # this seat was just taken: the next one, if any
         break
     else:
@@ -555,11 +407,6 @@ def review(draft: Draft, form: FlaskForm):
                     303)
 
 
-def _tracking_number() -> str:
-    """«شماره پیگیری»: 10 random digits (issue 10), not starting with 0."""
-    return str(secrets.randbelow(9 * 10**9) + 10**9)
-
-
 def _when(slot: str) -> str:
     start = datetime.strptime(slot, visits.SLOT_FORMAT)
     return gettext("%(day)s ساعت %(hour)s",
@@ -568,7 +415,7 @@ def _when(slot: str) -> str:
 
 
 def _back_to_visit(draft: Draft, message) -> object:
-    _save(draft, draft.data, min(draft.done, 3))
+    drafts.save(draft, draft.data, min(draft.done, 3))
     flash(str(message), "error")
     return redirect(url_for("transfer.step", draft_id=draft.id, number=4), 303)
 
@@ -589,7 +436,7 @@ def registered(tracking_number: str):
         abort(404)
     return render_template("transfer/registered.html", item=found, when=_when(found.data["slot"]),
                            steps=wizard.TRANSFER_STEPS, state_label=lifecycle.LABELS[found.state],
-                           history=history.entries(found), form=FlaskForm(),
+                           history=history.entries(found),
                            may_withdraw=may_withdraw(found, visits.now_tehran()),
                            **transfer_finish.context(found))
 
@@ -636,21 +483,8 @@ def request_document(tracking_number: str, document_id: str):
     found = _registered(tracking_number)
     if found is None or (found.citizen_id != current_citizen().id and not is_staff()):
         abort(404)
-    return _send_document(found.data, document_id)
+    return drafts.send_document(found.data, document_id)
 
-
-def _lookup_error(outcome: str) -> str:
-    if outcome == "incomplete":
-        return gettext("کدنوسازی و شماره درخواست یا گواهی را وارد کنید.")
-    if outcome == "not_yours":
-        return gettext("این آپارتمان به نام شما ثبت نشده است و وکالتی از مالک آن برای شما "
-                       "ثبت نشده است.")
-    if outcome == "open":
-        return gettext("برای این کدنوسازی یک درخواست انتقال در جریان است؛ تا پایان آن "
-                       "درخواست دیگری ثبت نمی‌شود.")
-    # Seed 003, «انتخاب ملک»: the red message of a wrong code or number.
-    return gettext("ابتدا مجدد اطلاعات ورودی را بررسی کنید درصورت برطرف نشدن مشکل با سامانه "
-                   "%(phone)s تماس بگیرید.", phone=_settings().municipal.support_phone)
 
 
 STEP_VIEWS = {1: commitments, 2: apartment, 3: documents, 4: visit, 5: review}

@@ -33,15 +33,18 @@ COMMITMENTS = (
 STEP_KEYS = {1: ("accepted",), 2: ("apartment",)}
 
 
-def reachable(done: int, step: int) -> bool:
-    """Seed 003: the steps are taken in order; one is open once all before it are done."""
-    return 1 <= step <= min(done + 1, DRAFT_STEPS)
+def reachable(done: int, step: int, last: int = DRAFT_STEPS) -> bool:
+    """Seed 003: the steps are taken in order; one is open once all before it are done
+    (``last``: the wizard's last draft step)."""
+    return 1 <= step <= min(done + 1, last)
 
 
-def after_change(data: dict, done: int, step: int) -> tuple[dict, int]:
+def after_change(data: dict, done: int, step: int,
+                 step_keys: dict[int, tuple[str, ...]] = STEP_KEYS) -> tuple[dict, int]:
     """``data`` and ``done`` once step ``step`` was entered anew: later steps are to be done
-    again, and what they kept is forgotten (the applicant's typed entries stay)."""
-    later = {key for number, keys in STEP_KEYS.items() if number > step for key in keys}
+    again, and what they kept (``step_keys``: the wizard's keys per step) is forgotten (the
+    applicant's typed entries stay)."""
+    later = {key for number, keys in step_keys.items() if number > step for key in keys}
     return {key: value for key, value in data.items() if key not in later}, min(done, step - 1)
 
 
@@ -74,3 +77,20 @@ def look_up(registry: PropertyRegistry, applicant: str, code: str, number: str,
     if normalise(found.renovation_code) in open_codes:
         return Lookup("open", found, role, answered.number)
     return Lookup("valid", found, role, answered.number)
+
+
+# Seed 003, «استعلام ادارات/ ترهین»: the stepper's steps, in order. The request exists only
+# after «ثبت درخواست و صدور» on «تسویه عوارض», the last draft step.
+INQUIRY_STEPS = (_l("تعهدات"), _l("انتخاب ملک"), _l("بررسی سوابق"), _l("بارگذاری مدارک"),
+                 _l("تسویه عوارض"), _l("صدور و چاپ پاسخ استعلام"))
+INQUIRY_DRAFT_STEPS = 5
+# The seed shows this step without its text either: the undertakings of an inquiry.
+INQUIRY_COMMITMENTS = (
+    _l("اینجانب مالک این ملک یا وکیل مالک به موجب وکالتنامه رسمی ثبت‌شده هستم."),
+    _l("استعلام را به درخواست نهاد یا اداره‌ای می‌خواهم که نامه آن را بارگذاری می‌کنم و "
+       "پاسخ استعلام تنها برای ارائه به همان نهاد است."),
+    _l("مدارک و اطلاعاتی که وارد یا بارگذاری می‌کنم صحیح و مربوط به همین ملک است و "
+       "مسئولیت نادرستی آن‌ها بر عهده اینجانب است."),
+    _l("تا بدهی عوارض نوسازی ملک تسویه نشود، درخواست ثبت و پاسخ استعلام صادر نخواهد شد."),
+)
+INQUIRY_STEP_KEYS = {1: ("accepted",), 2: ("apartment",), 3: ("certificate",)}
