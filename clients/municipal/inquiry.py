@@ -272,4 +272,11 @@ def answer(tracking_number: str):
                            state_label=lifecycle.LABELS[item.state])
 
 
+@bp.get("/requests/<tracking_number>/documents/<document_id>")
+@login_required
+def request_document(tracking_number: str, document_id: str):
+    """The letter's images of a registered inquiry, to its applicant and to staff (issue 10)."""
+    return drafts.registered_document(KIND, tracking_number, document_id)
+
+
 STEP_VIEWS = {1: commitments, 2: property_step, 3: history, 4: documents, 5: dues}

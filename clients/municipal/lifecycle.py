@@ -18,6 +18,9 @@ from clients.common.sessions import utcnow
 from clients.municipal import sms
 from clients.municipal.models import ServiceRequest
 
+# The two kinds of request of seed 003, by the names the citizen and the staff see.
+KINDS = {"transfer": _l("درخواست انتقال"), "inquiry": _l("استعلام ادارات/ ترهین")}
+
 AWAITING_VISIT = "awaiting_visit"
 AWAITING_PAYMENT = "awaiting_payment"
 READY = "ready"

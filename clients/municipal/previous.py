@@ -7,7 +7,6 @@ import re
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from clients.common.app import current_rp
@@ -18,7 +17,6 @@ from clients.municipal.registry import DIGITS, SEPARATORS
 
 bp = Blueprint("previous", __name__)
 
-KINDS = {"transfer": _l("درخواست انتقال"), "inquiry": _l("استعلام ادارات/ ترهین")}
 # Where «آخرین وضعیت» of each kind leads.
 STATUS_ENDPOINTS = {"transfer": "transfer.registered", "inquiry": "inquiry.registered"}
 # A certificate exists once issued (issue 10: «چاپ» only then).
@@ -41,7 +39,8 @@ def _link(endpoint: str, tracking_number: str) -> str | None:
 
 def row(item: ServiceRequest) -> dict:
     """What the list shows of one request."""
-    return {"kind": KINDS.get(item.kind, item.kind), "tracking_number": item.tracking_number,
+    return {"kind": lifecycle.KINDS.get(item.kind, item.kind),
+            "tracking_number": item.tracking_number,
             "code": item.data.get("renovation_code", item.renovation_code),
             "created_at": item.created_at,
             "state": lifecycle.LABELS.get(item.state, item.state),

@@ -1,8 +1,9 @@
 """«کارتابل شهرداری» (issue 10): the municipality's staff, logged in through the national login
-with a national code in ``[municipal] staff``, see the transfer requests by state and visit
-date with their documents, and take the staff's actions on them: «تأیید بازدید», «ابطال» with
-its reason, «بایگانی دائم». Every change goes through ``lifecycle.advance`` (recorded, changed
-once however many press at once) and is texted to the applicant.
+with a national code in ``[municipal] staff``, see the requests of both kinds (transfers and
+inquiries) by kind, state and visit date with their documents, and take the staff's actions on
+them: «تأیید بازدید», «ابطال» with its reason, «بایگانی دائم», each where ``lifecycle`` allows it.
+Every change goes through ``lifecycle.advance`` (recorded, changed once however many press at
+once) and is texted to the applicant.
 """
 
 from functools import wraps
@@ -21,7 +22,6 @@ from clients.municipal.registry import PropertyRegistry, parse_jalali
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-KIND = "transfer"
 # The actions of this desk (the applicant withdraws; payment and issuing are the citizen's).
 ACTIONS = ("approve_visit", "cancel", "archive")
 REASON_MAX = 500
@@ -55,10 +55,13 @@ def approval_target(db: Session, registry: PropertyRegistry, item: ServiceReques
 @bp.get("")
 @staff_required
 def index():
-    """The requests, newest first, filtered by state (``state``) and visit day (``day``,
-    Jalali ``1405/09/12``, any digits)."""
-    query = select(ServiceRequest).where(ServiceRequest.kind == KIND)
+    """The requests, newest first, filtered by kind (``kind``), state (``state``) and visit
+    day (``day``, Jalali ``1405/09/12``, any digits: inquiries have no visit)."""
+    query = select(ServiceRequest)
+    kind = request.args.get("kind", "")
     state = request.args.get("state", "")
+    if kind in lifecycle.KINDS:
+        query = query.where(ServiceRequest.kind == kind)
     day_text = request.args.get("day", "").strip()
     error = None
     if state in lifecycle.LABELS:
@@ -74,12 +77,13 @@ def index():
     items = [] if error else current_rp().db.session.scalars(
         query.order_by(ServiceRequest.created_at.desc())).all()
     return render_template("staff/index.html", items=items, labels=lifecycle.LABELS,
-                           state=state, day=day_text, error=error), 400 if error else 200
+                           kinds=lifecycle.KINDS, kind=kind, state=state, day=day_text,
+                           error=error), 400 if error else 200
 
 
 def _request(tracking_number: str) -> ServiceRequest:
     found = current_rp().db.session.scalar(select(ServiceRequest).where(
-        ServiceRequest.tracking_number == tracking_number, ServiceRequest.kind == KIND))
+        ServiceRequest.tracking_number == tracking_number))
     if found is None:
         abort(404)
     return found
@@ -88,6 +92,7 @@ def _request(tracking_number: str) -> ServiceRequest:
 def _page(item: ServiceRequest, status: int = 200, error: str | None = None):
     return render_template(
         "staff/request.html", item=item, state_label=lifecycle.LABELS[item.state],
+        kind_label=lifecycle.KINDS[item.kind],
         final=item.state in lifecycle.FINAL, history=history.entries(item),
         form=FlaskForm(), error=error,
         may={action: lifecycle.allowed(action, item.state) for action in ACTIONS},
@@ -145,6 +150,9 @@ def _text(item: ServiceRequest, action: str) -> str:
         if action == "cancel":
             return gettext("شهرداری تهران - درخواست انتقال %(number)s ابطال شد. علت: "
                            "%(reason)s", number=number, reason=item.data["history"][-1]["reason"])
+        if action == "archive" and item.kind == "inquiry":
+            return gettext("شهرداری تهران - درخواست استعلام %(number)s به سرانجام رسید و "
+                           "بایگانی دائم شد.", number=number)
         if action == "archive":
             return gettext("شهرداری تهران - درخواست انتقال %(number)s به سرانجام رسید و "
                            "بایگانی دائم شد.", number=number)

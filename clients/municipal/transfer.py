@@ -36,7 +36,7 @@ from clients.municipal import (
     visits,
     wizard,
 )
-from clients.municipal.auth import applicant_code, current_citizen, is_staff, login_required
+from clients.municipal.auth import applicant_code, current_citizen, login_required
 from clients.municipal.models import Draft, ServiceRequest
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")
@@ -478,13 +478,7 @@ def withdraw(tracking_number: str):
 @bp.get("/requests/<tracking_number>/documents/<document_id>")
 @login_required
 def request_document(tracking_number: str, document_id: str):
-    """A registered request's image, to its applicant and to staff (issue 10); anyone else:
-    404, as for a wrong number."""
-    found = _registered(tracking_number)
-    if found is None or (found.citizen_id != current_citizen().id and not is_staff()):
-        abort(404)
-    return drafts.send_document(found.data, document_id)
-
+    return drafts.registered_document(KIND, tracking_number, document_id)
 
 
 STEP_VIEWS = {1: commitments, 2: apartment, 3: documents, 4: visit, 5: review}
