@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf import FlaskForm
+from limits.errors import StorageError
 from wtforms import StringField
 
 from clients.common import RelyingParty, RPConfig
@@ -71,7 +72,7 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
         settings.uploads.max_bytes * settings.uploads.max_files + 256 * 1024
     outbox = settings.path(settings.municipal.sms_outbox_path) \
         if settings.municipal.sms_outbox_path else Path(app.instance_path) / "sms_outbox.jsonl"
-    transfer.init_app(app, upload_dir, outbox)
+    transfer.init_app(app, upload_dir, outbox, settings.ratelimit_storage())
     payments.init_app(app)
     certificates.init_app(app)
     transfer_finish.init_app(app)
@@ -79,6 +80,7 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     app.register_blueprint(staff.bp)
     app.register_blueprint(previous.bp)
     app.register_error_handler(413, _too_large)
+    app.register_error_handler(StorageError, _counters_unavailable)
     return app
 
 
@@ -86,6 +88,13 @@ def _too_large(_error):
     return render_template("common/error.html", title=gettext("حجم بیش از حد مجاز"),
                            message=gettext("حجم فایل‌های فرستاده‌شده بیش از حد مجاز است. "
                                            "لطفا فایل‌های کوچک‌تری انتخاب کنید.")), 413
+
+
+def _counters_unavailable(_error):
+    current_app.logger.warning("rate-limit storage unavailable")
+    return render_template("common/error.html", title=gettext("خطا در ارتباط"),
+                           message=gettext("این خدمت لحظاتی در دسترس نیست. لطفا چند دقیقه "
+                                           "دیگر دوباره تلاش کنید.")), 503
 
 
 def _after_login(row) -> str | None:

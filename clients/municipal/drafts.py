@@ -12,7 +12,7 @@ import jdatetime
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
 
@@ -33,11 +33,11 @@ DRAFT_LIFETIME = timedelta(days=1)
 
 
 class SearchLimiter:
-    """The app's counters of registry searches, one for both wizards (in memory: one process
-    serves the sandbox)."""
+    """The app's counters of registry searches, one for both wizards, in ``storage``: the one
+    all the app's workers share (``[municipal] ratelimit_storage_uri``)."""
 
-    def __init__(self) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, storage: Storage) -> None:
+        self.limiter = MovingWindowRateLimiter(storage)
 
     def allow(self, citizen_id: int, address: str) -> bool:
         return (self.limiter.hit(SEARCHES_PER_CITIZEN, "search-citizen", str(citizen_id))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
 
 LENGTH = 6
@@ -26,10 +26,11 @@ class Issued:
 
 
 class SendLimits:
-    """Texts per number and per citizen (in memory: one process serves the sandbox)."""
+    """Texts per number and per citizen, counted in ``storage``: the one all the app's
+    workers share (``[municipal] ratelimit_storage_uri``)."""
 
-    def __init__(self) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, storage: Storage) -> None:
+        self.limiter = MovingWindowRateLimiter(storage)
 
     def allow(self, mobile: str, citizen_id: int) -> bool:
         return (self.limiter.test(SENDS_PER_NUMBER, "visit-code-number", mobile)

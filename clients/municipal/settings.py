@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from limits.errors import ConfigurationError
+from limits.storage import SCHEMES, Storage, storage_from_string
 
 ENV_PREFIX = "MUNICIPAL_"
 HOUR = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", re.ASCII)
@@ -36,6 +40,9 @@ class MunicipalSection:
     staff: list[str] = field(default_factory=list)
     # The number citizens are told to call when a check fails (seed 003).
     support_phone: str = "137"
+    # Where the rate limits and SMS-code send limits count (a ``limits`` storage URI): shared
+    # by every worker when it is Redis (issue 10); ``memory://`` is one process's own.
+    ratelimit_storage_uri: str = "memory://"
 
 
 @dataclass
@@ -75,6 +82,16 @@ class MunicipalSettings:
 
     def holiday_dates(self) -> set[date]:
         return {date.fromisoformat(day) for day in self.visits.holidays}
+
+    def ratelimit_storage(self) -> Storage:
+        """The storage of the app's counters, as the ``limits`` library builds it from its URI;
+        a storage whose client library is missing is refused like a bad setting. Its outages
+        arrive as ``limits.errors.StorageError`` (a Persian 503, not a 500)."""
+        try:
+            return storage_from_string(self.municipal.ratelimit_storage_uri,
+                                       wrap_exceptions=True)
+        except ConfigurationError as error:
+            raise SettingsError(f"municipal.ratelimit_storage_uri: {error}") from None
 
 
 SECTIONS = ("municipal", "visits", "uploads", "payment")
@@ -122,6 +139,12 @@ def _check(settings: MunicipalSettings) -> None:
         except ValueError:
             raise SettingsError(
                 f"visits.holidays: {day!r} is not an ISO date like \"2026-03-21\"") from None
+    uri = settings.municipal.ratelimit_storage_uri
+    # The counters are counted synchronously: the ``async+`` storages do not fit them.
+    if urlsplit(uri).scheme not in SCHEMES or uri.startswith("async+"):
+        raise SettingsError(f"municipal.ratelimit_storage_uri: {uri!r} is not a storage URI "
+                            "of the limits library, like \"memory://\" or "
+                            "\"redis://host:6379/0\"")
     for code in settings.municipal.staff:
         if not (len(code) == 10 and code.isascii() and code.isdigit()):
             raise SettingsError(f"municipal.staff: {code!r} is not a 10-digit national code")

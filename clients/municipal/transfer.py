@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from limits.storage import Storage
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -46,9 +47,9 @@ KIND = "transfer"
 MIN_DOCUMENTS = 3
 
 
-def init_app(app, upload_dir: Path, outbox: Path) -> None:
-    app.extensions["municipal_search_limiter"] = drafts.SearchLimiter()
-    app.extensions["municipal_code_limits"] = phone_codes.SendLimits()
+def init_app(app, upload_dir: Path, outbox: Path, counters: Storage) -> None:
+    app.extensions["municipal_search_limiter"] = drafts.SearchLimiter(counters)
+    app.extensions["municipal_code_limits"] = phone_codes.SendLimits(counters)
     app.extensions["municipal_sms"] = sms.OutboxSms(outbox)
     app.extensions["municipal_upload_dir"] = upload_dir
     app.register_blueprint(bp)

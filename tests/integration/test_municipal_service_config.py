@@ -67,6 +67,10 @@ def test_the_app_runs_from_its_settings_file_with_its_own_migrated_database(tmp_
     ({"municipal.toml": '[municipal]\nregistry_path = "registry.toml"\n',
       "registry.toml": "[[property]]\nrenovation_code = '1'\n"}, "address missing"),
     ({"municipal.toml": '[municipal]\nregistry_path = "none.toml"\n'}, "cannot be read"),
+    ({"municipal.toml": '[municipal]\nratelimit_storage_uri = "127.0.0.1:6379"\n'},
+     "municipal.ratelimit_storage_uri: '127.0.0.1:6379' is not a storage URI"),
+    ({"municipal.toml": '[municipal]\nratelimit_storage_uri = "memcached://h:11211"\n'},
+     "municipal.ratelimit_storage_uri: 'pymemcache' prerequisite not available"),
 ])
 def test_a_bad_settings_or_registry_file_stops_the_start_in_one_clear_line(tmp_path, files,
                                                                            fault):

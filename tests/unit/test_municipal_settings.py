@@ -18,8 +18,8 @@ def test_the_example_file_names_every_key_and_loads():
     assert settings.payment.gateway_url.startswith("http://")
     text = EXAMPLE.read_text()
     for key in ("database_url", "upload_dir", "registry_path", "sms_outbox_path", "staff",
-                "support_phone", "capacity", "hours", "days_ahead", "holidays",
-                "code_lifetime_seconds", "max_bytes", "max_files", "gateway_url",
+                "support_phone", "ratelimit_storage_uri", "capacity", "hours", "days_ahead",
+                "holidays", "code_lifetime_seconds", "max_bytes", "max_files", "gateway_url",
                 "merchant_id", "secret"):
         assert f"\n{key} = " in text, key
 
@@ -31,11 +31,15 @@ def test_environment_overrides_the_file(tmp_path):
     settings = load_settings(config, environ={
         "MUNICIPAL_VISITS_CAPACITY": "5", "MUNICIPAL_MUNICIPAL_STAFF": "0499370899, 1214792235",
         "MUNICIPAL_VISITS_HOLIDAYS": "2026-03-21,2026-04-01",
-        "MUNICIPAL_PAYMENT_SECRET": "s3cret"})
+        "MUNICIPAL_PAYMENT_SECRET": "s3cret",
+        "MUNICIPAL_MUNICIPAL_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/3"})
     assert settings.visits.capacity == 5
     assert settings.municipal.support_phone == "1888"
     assert settings.municipal.staff == ["0499370899", "1214792235"]
     assert settings.payment.secret == "s3cret"
+    assert settings.municipal.ratelimit_storage_uri == "redis://127.0.0.1:6379/3"
+    assert type(settings.ratelimit_storage()).__name__ == "RedisStorage"
+    assert load_settings(None, environ={}).municipal.ratelimit_storage_uri == "memory://"
     assert len(settings.holiday_dates()) == 2
     # Relative paths are the file's folder's.
     assert settings.path(settings.municipal.upload_dir) == tmp_path / "up"
@@ -50,6 +54,11 @@ def test_environment_overrides_the_file(tmp_path):
     ("", {"MUNICIPAL_UPLOADS_MAX_BYTES": "lots"}, "uploads.max_bytes"),
     ("[municipal]\nstaff = ['123']\n", {}, "municipal.staff"),
     ("[municipal\n", {}, "not valid TOML"),
+    ("[municipal]\nratelimit_storage_uri = 'localhost:6379'\n", {},
+     "municipal.ratelimit_storage_uri: 'localhost:6379' is not a storage URI"),
+    ("", {"MUNICIPAL_MUNICIPAL_RATELIMIT_STORAGE_URI": "async+redis://localhost"},
+     "municipal.ratelimit_storage_uri"),
+    ("", {"MUNICIPAL_MUNICIPAL_RATELIMIT_STORAGE_URI": ""}, "municipal.ratelimit_storage_uri"),
 ])
 def test_bad_settings_are_refused_naming_the_fault(tmp_path, text, environ, fault):
     config = tmp_path / "m.toml"
@@ -57,6 +66,15 @@ def test_bad_settings_are_refused_naming_the_fault(tmp_path, text, environ, faul
     with pytest.raises(SettingsError, match=None) as raised:
         load_settings(config, environ=environ)
     assert fault in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_storage_whose_client_library_is_missing_is_one_clear_line():
+    settings = load_settings(None, environ={
+        "MUNICIPAL_MUNICIPAL_RATELIMIT_STORAGE_URI": "memcached://127.0.0.1:11211"})
+    with pytest.raises(SettingsError) as raised:
+        settings.ratelimit_storage()
+    assert str(raised.value).startswith("municipal.ratelimit_storage_uri: ")
+    assert "pymemcache" in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_the_sandbox_registry_finds_codes_however_typed():
