@@ -74,7 +74,7 @@ def test_an_inquiry_at_the_desk_is_archived_never_cancelled(sites, tmp_path):
     page = staff.get(url, timeout=10)
     assert page.status_code == 200 and "استعلام ادارات/ ترهین" in page.text
     assert "بانک ملی ایران، شعبه فاطمی" in page.text and "سمت متقاضی" in page.text
-    assert page.text.count('id="request-state"') == 1
+    assert page.text.count('id="request-state"') == 1 and page.text.count(">تاریخ<") == 1
     images = re.findall(r'<img src="([^"]+)"', page.text)
     assert len(images) == 1 and images[0].startswith(f"/inquiry/requests/{number}/")
     assert staff.get(sites["municipal"] + images[0], timeout=10).status_code == 200
