@@ -58,9 +58,11 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str,
     app.extensions["municipal_registry"] = TomlRegistry(
         settings.path(settings.municipal.registry_path) if settings.municipal.registry_path
         else SANDBOX_REGISTRY)
+    shared_key = settings.municipal.secret_key
     config = RPConfig(issuer=issuer, client_id=client_id, client_secret=client_secret,
                       base_url=base_url, scope=SCOPE,
-                      form_action=(payments.gateway_origin(settings.payment.gateway_url),))
+                      form_action=(payments.gateway_origin(settings.payment.gateway_url),),
+                      **({"secret_key": shared_key.encode()} if shared_key else {}))
     RelyingParty(app, config, name=NAME, database=MigratedDatabase(database_url, Base.metadata),
                  session_model=LoginSession, seen_model=SeenLogoutToken,
                  after_login=_after_login)

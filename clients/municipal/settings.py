@@ -22,6 +22,10 @@ ENV_PREFIX = "MUNICIPAL_"
 HOUR = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", re.ASCII)
 
 
+# A signing key of at least 256 bits' worth of URL-safe text.
+MIN_SECRET_KEY = 43
+
+
 class SettingsError(ValueError):
     """A settings file or override the app cannot run with (one line, for the console)."""
 
@@ -43,6 +47,9 @@ class MunicipalSection:
     # Where the rate limits and SMS-code send limits count (a ``limits`` storage URI): shared
     # by every worker when it is Redis (issue 10); ``memory://`` is one process's own.
     ratelimit_storage_uri: str = "memory://"
+    # The key that signs the session cookie, form tokens and SMS-code digests: every worker and
+    # instance of one deployment must share it. Empty: a random key per process (one process).
+    secret_key: str = ""
 
 
 @dataclass
@@ -145,6 +152,9 @@ def _check(settings: MunicipalSettings) -> None:
         raise SettingsError(f"municipal.ratelimit_storage_uri: {uri!r} is not a storage URI "
                             "of the limits library, like \"memory://\" or "
                             "\"redis://host:6379/0\"")
+    if settings.municipal.secret_key and len(settings.municipal.secret_key) < MIN_SECRET_KEY:
+        raise SettingsError(f"municipal.secret_key: at least {MIN_SECRET_KEY} characters are "
+                            "needed (secrets.token_urlsafe(48) makes one)")
     for code in settings.municipal.staff:
         if not (len(code) == 10 and code.isascii() and code.isdigit()):
             raise SettingsError(f"municipal.staff: {code!r} is not a 10-digit national code")

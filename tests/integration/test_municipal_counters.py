@@ -26,6 +26,8 @@ REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "")
 def sites(request, tmp_path, monkeypatch):
     use_registry(tmp_path, monkeypatch)
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_UPLOAD_DIR", str(tmp_path / "uploads"))
+    # One deployment's workers share the key that signs their cookies, forms and code digests.
+    monkeypatch.setenv("MUNICIPAL_MUNICIPAL_SECRET_KEY", "k" * 48)
     if REDIS_URL:
         # Counters of an earlier test (the same citizen id and address) must not leak in.
         redis.Redis.from_url(REDIS_URL).flushdb()
@@ -38,8 +40,8 @@ def sites(request, tmp_path, monkeypatch):
 
 @contextmanager
 def another_worker(sites, storage_uri: str | None = None):
-    """A second process of the same municipal app: its database, its settings (but for the
-    counters' storage, when given), its signing key; yields its base URL."""
+    """A second process of the same municipal app: its database and settings (but for the
+    counters' storage, when given); yields its base URL."""
     first = sites.apps["municipal"]
     settings = load_settings()
     if storage_uri:
@@ -47,7 +49,7 @@ def another_worker(sites, storage_uri: str | None = None):
     second = create_app(sites.issuer, "municipal", sites.secrets["municipal"],
                         sites["municipal"], str(first.extensions["rp"].db.engine.url),
                         settings=settings)
-    second.config["SECRET_KEY"] = first.config["SECRET_KEY"]
+    assert second.secret_key == first.secret_key == b"k" * 48
     with serve(second) as url:
         yield url, second
 

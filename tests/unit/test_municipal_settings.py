@@ -59,6 +59,7 @@ def test_environment_overrides_the_file(tmp_path):
     ("", {"MUNICIPAL_MUNICIPAL_RATELIMIT_STORAGE_URI": "async+redis://localhost"},
      "municipal.ratelimit_storage_uri"),
     ("", {"MUNICIPAL_MUNICIPAL_RATELIMIT_STORAGE_URI": ""}, "municipal.ratelimit_storage_uri"),
+    ("", {"MUNICIPAL_MUNICIPAL_SECRET_KEY": "short"}, "municipal.secret_key"),
 ])
 def test_bad_settings_are_refused_naming_the_fault(tmp_path, text, environ, fault):
     config = tmp_path / "m.toml"
