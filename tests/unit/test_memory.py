@@ -7,6 +7,8 @@ Measured figures are in docs/performance.md ("Memory"); these tests keep what ca
 import subprocess
 import sys
 
+from idp import malloc
+
 # Needed by ``idp demo`` or by migrating a database, never by a running worker.
 NOT_IN_A_WORKER = ("clients", "alembic", "mako", "pygments")
 
@@ -30,3 +32,41 @@ def test_the_demo_command_is_loaded_when_it_runs():
                          "import click\n"
                          "assert main.get_command(click.Context(main), 'demo').name == 'demo'")
     assert "clients" in loaded
+
+
+ARENAS = """
+import ctypes, threading
+from idp import malloc
+{limit}
+together = threading.Barrier(4)
+def work():
+    together.wait()  # the four allocate at once, so none can reuse another's arena
+    blobs = [bytes(4096) for _ in range(100)]
+    together.wait()
+threads = [threading.Thread(target=work) for _ in range(4)]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+def arenas_after_four_threads(limit: str) -> int:
+    """glibc's malloc arenas once four threads have allocated at the same time."""
+    result = subprocess.run([sys.executable, "-c", ARENAS.format(limit=limit)],
+                            capture_output=True, text=True, check=True)
+    return sum(line.startswith("Arena ") for line in result.stderr.splitlines())
+
+
+def test_threads_share_the_arenas_the_workers_are_limited_to():
+    assert arenas_after_four_threads("") > 1
+    assert arenas_after_four_threads("assert malloc.limit_arenas(1)") == 1
+
+
+def test_trim_gives_freed_memory_back():
+    # Below glibc's mmap threshold (its heap); every other one kept, so the freed ones are holes
+    # that free() alone cannot hand back.
+    blobs = [bytearray(64 * 1024) for _ in range(200)]
+    kept = blobs[::2]
+    del blobs
+    assert malloc.trim()
+    assert len(kept) == 100
