@@ -1,10 +1,9 @@
 """glibc's allocator, set for the production server's workers (issue 9: ≤ 100 MB resident each).
 
 glibc gives every thread that allocates an arena of its own, and a worker's request threads
-(and granian's) each kept about 1.5 MB in theirs after a soak of logins. With fewer arenas the
-threads share them and their freed memory is reused instead of held apart; ``malloc_trim``
-hands back to the system what building the app freed. Measured figures are in
-docs/performance.md ("Memory"). Elsewhere than glibc (musl, macOS) both are left alone.
+each kept about 1.4 MB in theirs after a soak of logins. With fewer arenas the threads share
+them and their freed memory is reused instead of held apart. Measured figures are in
+docs/performance.md ("Memory"). Elsewhere than glibc (musl, macOS) nothing is changed.
 """
 
 import ctypes
@@ -15,7 +14,7 @@ M_ARENA_MAX = -8
 
 def _glibc() -> ctypes.CDLL | None:
     libc = ctypes.CDLL(None)  # the C library the interpreter itself runs on
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    return libc if hasattr(libc, "mallopt") else None
 
 
 def limit_arenas(count: int) -> bool:
@@ -24,8 +23,3 @@ def limit_arenas(count: int) -> bool:
     libc = _glibc()
     return bool(libc and libc.mallopt(M_ARENA_MAX, count))
 
-
-def trim() -> bool:
-    """Give the free memory of every arena back to the system; whether any was."""
-    libc = _glibc()
-    return bool(libc and libc.malloc_trim(0))

@@ -45,7 +45,6 @@ def _load_app(settings: Settings, _target: str):
     # are served by ``idp events`` (gevent) and, where they are not routed there, the page
     # polls instead (README: QR login in production).
     app.config[EVENTS_CONFIG] = False
-    malloc.trim()
     return app
 
 
@@ -76,7 +75,6 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # alive now are left alone (Python's gc.freeze documentation; issue 9: memory).
     gc.collect()
     gc.freeze()
-    malloc.trim()
     malloc.limit_arenas(MALLOC_ARENAS)
     server = Granian("idp.wsgi:app", address=host, port=port, workers=workers,
                      blocking_threads=blocking_threads(settings), **SERVER_SETTINGS)

@@ -62,11 +62,23 @@ def test_threads_share_the_arenas_the_workers_are_limited_to():
     assert arenas_after_four_threads("assert malloc.limit_arenas(1)") == 1
 
 
-def test_trim_gives_freed_memory_back():
-    # Below glibc's mmap threshold (its heap); every other one kept, so the freed ones are holes
-    # that free() alone cannot hand back.
-    blobs = [bytearray(64 * 1024) for _ in range(200)]
-    kept = blobs[::2]
-    del blobs
-    assert malloc.trim()
-    assert len(kept) == 100
+
+def test_the_production_server_limits_the_arenas_before_its_workers_fork(monkeypatch, tmp_path):
+    from idp import production
+    from idp.settings import Settings
+
+    calls = []
+
+    class Server:
+        def __init__(self, *args, **kwargs) -> None:
+            calls.append("granian")
+
+        def serve(self, **kwargs) -> None:
+            calls.append("workers forked")
+
+    monkeypatch.setenv(production.MULTIPROC_ENV, str(tmp_path / "metrics"))
+    monkeypatch.setattr(production.gc, "freeze", lambda: None)
+    monkeypatch.setattr(production, "Granian", Server)
+    monkeypatch.setattr(malloc, "limit_arenas", lambda count: calls.append(f"arenas {count}"))
+    production.serve(Settings(base_dir=tmp_path), "127.0.0.1", 0, 2)
+    assert calls == [f"arenas {production.MALLOC_ARENAS}", "granian", "workers forked"]
