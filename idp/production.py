@@ -12,7 +12,7 @@ from pathlib import Path
 from granian import Granian
 from granian.constants import HTTPModes, Interfaces
 
-from idp import create_app
+from idp import create_app, malloc
 from idp.devices.qrlogin import EVENTS_CONFIG
 from idp.metrics import MULTIPROC_ENV
 from idp.settings import Settings
@@ -24,6 +24,8 @@ from idp.settings import Settings
 # new-citizen logins 30.6/s with 1 thread, 31.1 with 2, 33.8 with 4; returning 56.8, 60.7, 71.2).
 EMBEDDED_THREADS = 1
 NETWORKED_THREADS = 4
+# glibc malloc arenas a worker's threads share (idp/malloc.py; docs/performance.md, "Memory").
+MALLOC_ARENAS = 1
 
 SERVER_SETTINGS = {
     "interface": Interfaces.WSGI,
@@ -73,6 +75,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # alive now are left alone (Python's gc.freeze documentation; issue 9: memory).
     gc.collect()
     gc.freeze()
+    malloc.limit_arenas(MALLOC_ARENAS)
     server = Granian("idp.wsgi:app", address=host, port=port, workers=workers,
                      blocking_threads=blocking_threads(settings), **SERVER_SETTINGS)
     server.serve(target_loader=partial(_load_app, settings))

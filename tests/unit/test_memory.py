@@ -7,6 +7,8 @@ Measured figures are in docs/performance.md ("Memory"); these tests keep what ca
 import subprocess
 import sys
 
+from idp import malloc
+
 # Needed by ``idp demo`` or by migrating a database, never by a running worker.
 NOT_IN_A_WORKER = ("clients", "alembic", "mako", "pygments")
 
@@ -30,3 +32,53 @@ def test_the_demo_command_is_loaded_when_it_runs():
                          "import click\n"
                          "assert main.get_command(click.Context(main), 'demo').name == 'demo'")
     assert "clients" in loaded
+
+
+ARENAS = """
+import ctypes, threading
+from idp import malloc
+{limit}
+together = threading.Barrier(4)
+def work():
+    together.wait()  # the four allocate at once, so none can reuse another's arena
+    blobs = [bytes(4096) for _ in range(100)]
+    together.wait()
+threads = [threading.Thread(target=work) for _ in range(4)]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+def arenas_after_four_threads(limit: str) -> int:
+    """glibc's malloc arenas once four threads have allocated at the same time."""
+    result = subprocess.run([sys.executable, "-c", ARENAS.format(limit=limit)],
+                            capture_output=True, text=True, check=True)
+    return sum(line.startswith("Arena ") for line in result.stderr.splitlines())
+
+
+def test_threads_share_the_arenas_the_workers_are_limited_to():
+    assert arenas_after_four_threads("") > 1
+    assert arenas_after_four_threads("assert malloc.limit_arenas(1)") == 1
+
+
+
+def test_the_production_server_limits_the_arenas_before_its_workers_fork(monkeypatch, tmp_path):
+    from idp import production
+    from idp.settings import Settings
+
+    calls = []
+
+    class Server:
+        def __init__(self, *args, **kwargs) -> None:
+            calls.append("granian")
+
+        def serve(self, **kwargs) -> None:
+            calls.append("workers forked")
+
+    monkeypatch.setenv(production.MULTIPROC_ENV, str(tmp_path / "metrics"))
+    monkeypatch.setattr(production.gc, "freeze", lambda: None)
+    monkeypatch.setattr(production, "Granian", Server)
+    monkeypatch.setattr(malloc, "limit_arenas", lambda count: calls.append(f"arenas {count}"))
+    production.serve(Settings(base_dir=tmp_path), "127.0.0.1", 0, 2)
+    assert calls == [f"arenas {production.MALLOC_ARENAS}", "granian", "workers forked"]

@@ -258,3 +258,13 @@ def test_a_file_is_parsed_once_per_version_and_each_app_gets_its_own_indexes(tmp
     assert load_sandbox(path).civil.find_person("0499370899", jalali(1360, 1, 1)).father_name \
         == "حسین"
 
+
+
+def test_people_hold_no_string_of_the_parsed_file_for_their_gender(tmp_path):
+    """Issue 9: a string of the parse held by each person kept the whole parse's pages resident
+    in every worker; people of one gender share one string."""
+    data = load_sandbox(write(tmp_path, _generated_people(4))).civil.data
+    genders = {}
+    for person in data.people.values():
+        assert genders.setdefault(person.gender, person.gender) is person.gender
+    assert set(genders) == {"male", "female"}
