@@ -64,21 +64,11 @@ def commitments(draft: Draft, form: FlaskForm):
 def property_step(draft: Draft, form: FlaskForm):
     """Step 2 «انتخاب ملک»: «استعلام» checks the code and the answered request's number
     against the registry, as the transfer's «جستجو» does; «گام بعدی» only after a good one."""
-    current = draft.data.get("apartment")
-    if request.method == "GET":
-        return _page(draft, 2, form, found=current, entered=drafts.entered(draft, 2))
-    if request.form.get("action") == "next":
-        if current is None:
-            return _page(draft, 2, form, 400, found=None, entered={},
-                         error=gettext("ابتدا کدنوسازی و شماره درخواست را وارد کنید و "
-                                       "«استعلام» را بزنید."))
-        drafts.save(draft, draft.data, max(draft.done, 2))
-        return _next(draft, 2)
-    entered = {key: request.form.get(key, "").strip()
-               for key in ("renovation_code", "request_number")}
     # An inquiry holds no renovation code open: it is answered when it is registered.
-    found, error, status = drafts.search(draft, 2, set(), wizard.INQUIRY_STEP_KEYS)
-    return _page(draft, 2, form, status, found=found, entered=entered, error=error)
+    return wizard_views.search_step(
+        draft, form, _page, _next, gettext("ابتدا کدنوسازی و شماره درخواست را وارد کنید و "
+                                           "«استعلام» را بزنید."),
+        set, wizard.INQUIRY_STEP_KEYS)
 
 
 def _latest_certificate(draft: Draft) -> records.Certificate | None:

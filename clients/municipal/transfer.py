@@ -99,23 +99,16 @@ def commitments(draft: Draft, form: FlaskForm):
 def apartment(draft: Draft, form: FlaskForm):
     """Step 2 «انتخاب آپارتمان»: «جستجو» checks the code and number against the registry;
     «گام بعدی» is open only after a valid search of the applicant's own property."""
-    current = draft.data.get("apartment")
-    if request.method == "GET":
-        return _page(draft, 2, form, found=current, entered=drafts.entered(draft, 2))
-    if request.form.get("action") == "next":
-        if current is None:
-            return _page(draft, 2, form, 400, found=None, entered={},
-                         error=gettext("ابتدا کدنوسازی و شماره درخواست یا گواهی را وارد و "
-                                       "جستجو کنید."))
-        drafts.save(draft, draft.data, max(draft.done, 2))
-        return _next(draft, 2)
-    entered = {key: request.form.get(key, "").strip()
-               for key in ("renovation_code", "request_number")}
-    open_codes = set(current_rp().db.session.scalars(select(ServiceRequest.open_code).where(
+    return wizard_views.search_step(
+        draft, form, _page, _next, gettext("ابتدا کدنوسازی و شماره درخواست یا گواهی را وارد و "
+                                           "جستجو کنید."),
+        _open_codes, wizard.STEP_KEYS)
+
+
+def _open_codes() -> set[str]:
+    """The codes held by a request in progress: one open request per code."""
+    return set(current_rp().db.session.scalars(select(ServiceRequest.open_code).where(
         ServiceRequest.open_code.is_not(None))))
-    # A new search replaces the old answer: the steps after this one are to be done again.
-    found, error, status = drafts.search(draft, 2, open_codes)
-    return _page(draft, 2, form, status, found=found, entered=entered, error=error)
 
 
 def documents(draft: Draft, form: FlaskForm):

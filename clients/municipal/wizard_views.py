@@ -34,6 +34,28 @@ class Wizard:
     keep_typed: Callable[[Draft, int], None]
 
 
+def search_step(draft: Draft, form: FlaskForm, page: Callable, go_next: Callable, missing: str,
+                open_codes: Callable[[], set[str]], step_keys: dict[int, tuple[str, ...]]):
+    """Step 2 of both wizards: the search checks the code and the answered request's number
+    against the registry (``open_codes``: the codes a request in progress holds; ``step_keys``:
+    what each step keeps); «گام بعدی» only after a good one (``missing``: the wizard's words
+    for pressing it before). ``page`` and ``go_next`` are the wizard's own step page and
+    redirect to the next step."""
+    current = draft.data.get("apartment")
+    if request.method == "GET":
+        return page(draft, 2, form, found=current, entered=drafts.entered(draft, 2))
+    if request.form.get("action") == "next":
+        if current is None:
+            return page(draft, 2, form, 400, found=None, entered={}, error=missing)
+        drafts.save(draft, draft.data, max(draft.done, 2))
+        return go_next(draft, 2)
+    entered = {key: request.form.get(key, "").strip()
+               for key in ("renovation_code", "request_number")}
+    # A new search replaces the old answer: the steps after this one are to be done again.
+    found, error, status = drafts.search(draft, 2, open_codes(), step_keys)
+    return page(draft, 2, form, status, found=found, entered=entered, error=error)
+
+
 def no_national_code(title: str):
     """A login without a national code can start no request (seed 003)."""
     return render_template("wizard/no_code.html", title=title), 403
