@@ -310,3 +310,21 @@ def proxied(url: str) -> Iterator[tuple[TcpProxy, str]]:
         yield proxy, proxy.url(url)
     finally:
         proxy.down()
+
+
+def at_once(*calls: Callable[[], object]) -> list:
+    """Each call in its own thread, all let go together (a barrier), so that two requests race
+    as two presses or two callbacks at once would; their answers, in the calls' order."""
+    answers_: list = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(index: int) -> None:
+        start.wait()
+        answers_[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers_

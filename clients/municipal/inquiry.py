@@ -6,11 +6,12 @@ the transfer's are); «ثبت درخواست و صدور» registers the request
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import delete, select
 
 from clients.common.app import current_login, current_rp
-from clients.municipal import drafts, lifecycle, payments, records, sms, wizard
+from clients.municipal import drafts, lifecycle, payments, records, sms, wizard, wizard_views
 from clients.municipal.auth import applicant_code, current_citizen, login_required
 from clients.municipal.models import Draft, ServiceRequest
 
@@ -24,57 +25,6 @@ LETTER_FIELDS = ("letter_number", "letter_date", "body")
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-
-
-def _no_national_code():
-    return render_template("wizard/no_code.html", title=gettext("استعلام ادارات/ ترهین")), 403
-
-
-@bp.get("")
-@login_required
-def requests():
-    citizen = current_citizen()
-    db = current_rp().db.session
-    registered_ = db.scalars(select(ServiceRequest).where(
-        ServiceRequest.citizen_id == citizen.id, ServiceRequest.kind == KIND)
-        .order_by(ServiceRequest.created_at.desc())).all()
-    unfinished = db.scalars(select(Draft).where(Draft.citizen_id == citizen.id,
-                                                Draft.kind == KIND)
-                            .order_by(Draft.created_at.desc())).all()
-    return render_template("inquiry/list.html", registered=registered_, drafts=unfinished,
-                           has_code=applicant_code() is not None, form=FlaskForm(),
-                           steps=wizard.INQUIRY_STEPS)
-
-
-@bp.post("/new")
-@login_required
-def new():
-    """«ثبت درخواست جدید»: a draft at its first step."""
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    if applicant_code() is None:
-        return _no_national_code()
-    draft = drafts.start(KIND)
-    return redirect(url_for("inquiry.step", draft_id=draft.id, number=1), 303)
-
-
-@bp.route("/draft/<draft_id>/<int:number>", methods=["GET", "POST"])
-@login_required
-def step(draft_id: str, number: int):
-    draft = drafts.own(draft_id, KIND)
-    if applicant_code() is None:
-        return _no_national_code()
-    early = drafts.refuse_early(draft, number, wizard.INQUIRY_DRAFT_STEPS, "inquiry.step")
-    if early is not None:
-        return early
-    form = FlaskForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        if request.form.get("action") == "back" and number > 1:
-            _keep_typed(draft, number)
-            return redirect(url_for("inquiry.step", draft_id=draft.id, number=number - 1), 303)
-    return STEP_VIEWS[number](draft, form)
 
 
 def _keep_typed(draft: Draft, number: int) -> None:
@@ -114,21 +64,11 @@ def commitments(draft: Draft, form: FlaskForm):
 def property_step(draft: Draft, form: FlaskForm):
     """Step 2 «انتخاب ملک»: «استعلام» checks the code and the answered request's number
     against the registry, as the transfer's «جستجو» does; «گام بعدی» only after a good one."""
-    current = draft.data.get("apartment")
-    if request.method == "GET":
-        return _page(draft, 2, form, found=current, entered=drafts.entered(draft, 2))
-    if request.form.get("action") == "next":
-        if current is None:
-            return _page(draft, 2, form, 400, found=None, entered={},
-                         error=gettext("ابتدا کدنوسازی و شماره درخواست را وارد کنید و "
-                                       "«استعلام» را بزنید."))
-        drafts.save(draft, draft.data, max(draft.done, 2))
-        return _next(draft, 2)
-    entered = {key: request.form.get(key, "").strip()
-               for key in ("renovation_code", "request_number")}
     # An inquiry holds no renovation code open: it is answered when it is registered.
-    found, error, status = drafts.search(draft, 2, set(), wizard.INQUIRY_STEP_KEYS)
-    return _page(draft, 2, form, status, found=found, entered=entered, error=error)
+    return wizard_views.search_step(
+        draft, form, _page, _next, gettext("ابتدا کدنوسازی و شماره درخواست را وارد کنید و "
+                                           "«استعلام» را بزنید."),
+        set, wizard.INQUIRY_STEP_KEYS)
 
 
 def _latest_certificate(draft: Draft) -> records.Certificate | None:
@@ -254,22 +194,25 @@ def _own_request(tracking_number: str) -> ServiceRequest:
     return found
 
 
+def _request_page(tracking_number: str, template: str):
+    """A page of the citizen's own registered inquiry, under its stepper."""
+    item = _own_request(tracking_number)
+    return render_template(template, item=item, steps=wizard.INQUIRY_STEPS,
+                           state_label=lifecycle.LABELS[item.state])
+
+
 @bp.get("/requests/<tracking_number>")
 @login_required
 def registered(tracking_number: str):
     """«صدور و چاپ پاسخ استعلام»: the «شماره پیگیری» and «صدور پاسخ استعلام»."""
-    item = _own_request(tracking_number)
-    return render_template("inquiry/registered.html", item=item, steps=wizard.INQUIRY_STEPS,
-                           state_label=lifecycle.LABELS[item.state])
+    return _request_page(tracking_number, "inquiry/registered.html")
 
 
 @bp.get("/requests/<tracking_number>/answer")
 @login_required
 def answer(tracking_number: str):
     """«صدور پاسخ استعلام»: the answer, «نمایش تصویر گواهی» and «چاپ استعلام»."""
-    item = _own_request(tracking_number)
-    return render_template("inquiry/answer.html", item=item, steps=wizard.INQUIRY_STEPS,
-                           state_label=lifecycle.LABELS[item.state])
+    return _request_page(tracking_number, "inquiry/answer.html")
 
 
 @bp.get("/requests/<tracking_number>/documents/<document_id>")
@@ -280,3 +223,6 @@ def request_document(tracking_number: str, document_id: str):
 
 
 STEP_VIEWS = {1: commitments, 2: property_step, 3: history, 4: documents, 5: dues}
+wizard_views.register(bp, wizard_views.Wizard(
+    kind=KIND, title=_l("استعلام ادارات/ ترهین"), steps=wizard.INQUIRY_STEPS,
+    last=wizard.INQUIRY_DRAFT_STEPS, step_views=STEP_VIEWS, keep_typed=_keep_typed))

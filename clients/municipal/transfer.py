@@ -36,6 +36,7 @@ from clients.municipal import (
     transfer_finish,
     visits,
     wizard,
+    wizard_views,
 )
 from clients.municipal.auth import applicant_code, current_citizen, login_required
 from clients.municipal.models import Draft, ServiceRequest
@@ -53,56 +54,6 @@ def init_app(app, upload_dir: Path, outbox: Path, counters: Storage) -> None:
     app.extensions["municipal_sms"] = sms.OutboxSms(outbox)
     app.extensions["municipal_upload_dir"] = upload_dir
     app.register_blueprint(bp)
-
-
-def _no_national_code():
-    return render_template("wizard/no_code.html", title=gettext("درخواست انتقال")), 403
-
-
-@bp.get("")
-@login_required
-def requests():
-    citizen = current_citizen()
-    db = current_rp().db.session
-    registered = db.scalars(select(ServiceRequest).where(
-        ServiceRequest.citizen_id == citizen.id, ServiceRequest.kind == KIND)
-        .order_by(ServiceRequest.created_at.desc())).all()
-    drafts = db.scalars(select(Draft).where(Draft.citizen_id == citizen.id, Draft.kind == KIND)
-                        .order_by(Draft.created_at.desc())).all()
-    return render_template("transfer/list.html", registered=registered, drafts=drafts,
-                           has_code=applicant_code() is not None, form=FlaskForm(),
-                           steps=wizard.TRANSFER_STEPS)
-
-
-@bp.post("/new")
-@login_required
-def new():
-    """«ثبت درخواست جدید»: a draft at its first step."""
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    if applicant_code() is None:
-        return _no_national_code()
-    draft = drafts.start(KIND)
-    return redirect(url_for("transfer.step", draft_id=draft.id, number=1), 303)
-
-
-@bp.route("/draft/<draft_id>/<int:number>", methods=["GET", "POST"])
-@login_required
-def step(draft_id: str, number: int):
-    draft = drafts.own(draft_id, KIND)
-    if applicant_code() is None:
-        return _no_national_code()
-    early = drafts.refuse_early(draft, number, wizard.DRAFT_STEPS, "transfer.step")
-    if early is not None:
-        return early
-    form = FlaskForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        if request.form.get("action") == "back" and number > 1:
-            _keep_typed(draft, number)
-            return redirect(url_for("transfer.step", draft_id=draft.id, number=number - 1), 303)
-    return STEP_VIEWS[number](draft, form)
 
 
 def _keep_typed(draft: Draft, number: int) -> None:
@@ -148,23 +99,16 @@ def commitments(draft: Draft, form: FlaskForm):
 def apartment(draft: Draft, form: FlaskForm):
     """Step 2 «انتخاب آپارتمان»: «جستجو» checks the code and number against the registry;
     «گام بعدی» is open only after a valid search of the applicant's own property."""
-    current = draft.data.get("apartment")
-    if request.method == "GET":
-        return _page(draft, 2, form, found=current, entered=drafts.entered(draft, 2))
-    if request.form.get("action") == "next":
-        if current is None:
-            return _page(draft, 2, form, 400, found=None, entered={},
-                         error=gettext("ابتدا کدنوسازی و شماره درخواست یا گواهی را وارد و "
-                                       "جستجو کنید."))
-        drafts.save(draft, draft.data, max(draft.done, 2))
-        return _next(draft, 2)
-    entered = {key: request.form.get(key, "").strip()
-               for key in ("renovation_code", "request_number")}
-    open_codes = set(current_rp().db.session.scalars(select(ServiceRequest.open_code).where(
+    return wizard_views.search_step(
+        draft, form, _page, _next, gettext("ابتدا کدنوسازی و شماره درخواست یا گواهی را وارد و "
+                                           "جستجو کنید."),
+        _open_codes, wizard.STEP_KEYS)
+
+
+def _open_codes() -> set[str]:
+    """The codes held by a request in progress: one open request per code."""
+    return set(current_rp().db.session.scalars(select(ServiceRequest.open_code).where(
         ServiceRequest.open_code.is_not(None))))
-    # A new search replaces the old answer: the steps after this one are to be done again.
-    found, error, status = drafts.search(draft, 2, open_codes)
-    return _page(draft, 2, form, status, found=found, entered=entered, error=error)
 
 
 def documents(draft: Draft, form: FlaskForm):
@@ -486,3 +430,6 @@ STEP_VIEWS = {1: commitments, 2: apartment, 3: documents, 4: visit, 5: review}
 LETTER_FIELDS = ("role", "letter_number", "letter_date", "body")
 # The fields «گام قبلی» keeps as typed, per step.
 TYPED_FIELDS = {2: ("renovation_code", "request_number")}
+wizard_views.register(bp, wizard_views.Wizard(
+    kind=KIND, title=_l("درخواست انتقال"), steps=wizard.TRANSFER_STEPS,
+    last=wizard.DRAFT_STEPS, step_views=STEP_VIEWS, keep_typed=_keep_typed))

@@ -9,20 +9,16 @@ from pathlib import Path
 
 import pytest
 import requests
+from municipal_pages import MARKS, Camera, browser_fixture, logged_in_page
 from municipal_payment import with_gateway
 from municipal_registry import use_registry
 from relying_parties import MARYAM, give_email, log_in
-from test_account_browser import axe_source, serious_violations
-from test_journey_browser import CHROMIUM, launch_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / \
     "municipal-inquiry"
-SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 768}}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
-]
+pytestmark = MARKS
+browser = browser_fixture(ARTIFACTS)
 
 
 @pytest.fixture
@@ -33,16 +29,6 @@ def sites(tmp_path, monkeypatch):
         yield running
 
 
-@pytest.fixture
-def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with launch_chromium() as browser:
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 class Walk:
     """A citizen's page with its screenshots (both sizes) and, with JavaScript, axe-core."""
 
@@ -50,29 +36,14 @@ class Walk:
         http = requests.Session()
         log_in(http, sites, **({"person": person} if person else {}))
         give_email(http, sites)
-        self.context = browser.new_context(viewport=SIZES["phone"], locale="fa-IR",
-                                           java_script_enabled=javascript,
-                                           bypass_csp=javascript)  # axe is an inline script
-        self.context.add_cookies([{"name": "municipal_session",
-                                   "value": http.cookies["municipal_session"],
-                                   "url": sites["municipal"]}])
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
-        self.javascript = javascript
+        self.page = logged_in_page(browser, sites, http, javascript)
+        self.context = self.page.context
         self.prefix = f"{'attorney' if person else 'owner'}-{'js' if javascript else 'no-js'}"
-        self.axe = axe_source() if javascript else ""
-        self.violations: list[str] = []
+        self.camera = Camera(ARTIFACTS, javascript)
+        self.violations = self.camera.violations
 
     def shot(self, name: str) -> None:
-        page = self.page
-        assert page.locator("html").get_attribute("dir") == "rtl"
-        for size, viewport in SIZES.items():
-            page.set_viewport_size(viewport)
-            page.screenshot(path=str(ARTIFACTS / f"{self.prefix}-{name}-{size}.png"),
-                            full_page=True)
-        page.set_viewport_size(SIZES["phone"])
-        if self.axe:
-            self.violations += serious_violations(page, self.axe)
+        self.camera.shoot(self.page, f"{self.prefix}-{name}")
 
     def button(self, name: str):
         return self.page.get_by_role("button", name=name, exact=True)
@@ -192,16 +163,11 @@ def png() -> bytes:
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_the_owner_pays_the_dues_and_gets_the_answer(browser, sites, javascript):
-    w = walk(browser, sites, None, javascript,
-             {"renovation_code": "۱۰-۱۲۳-۴۵۶-۷", "request_number": "1401-55871"}, True)
-    assert w.violations == []
-    w.context.close()
-
-
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_an_attorney_gets_the_answer(browser, sites, javascript):
-    w = walk(browser, sites, MARYAM, javascript,
-             {"renovation_code": "10-123-456-8", "request_number": "1402-10044"}, False)
+@pytest.mark.parametrize(("person", "apartment", "in_debt"), [
+    (None, {"renovation_code": "۱۰-۱۲۳-۴۵۶-۷", "request_number": "1401-55871"}, True),
+    (MARYAM, {"renovation_code": "10-123-456-8", "request_number": "1402-10044"}, False),
+], ids=["owner-pays-the-dues", "attorney"])
+def test_the_wizard_to_the_answer(browser, sites, javascript, person, apartment, in_debt):
+    w = walk(browser, sites, person, javascript, apartment, in_debt)
     assert w.violations == []
     w.context.close()

@@ -10,46 +10,23 @@ from pathlib import Path
 import pytest
 import requests
 from live import demo_person
+from municipal_pages import MARKS, Camera, browser_fixture, logged_in_page
 from municipal_payment import IN_DEBT, registered, request_state, with_gateway
 from pypdf import PdfReader
 from relying_parties import MARYAM, give_email, log_in
-from test_account_browser import axe_source, serious_violations
-from test_journey_browser import CHROMIUM, launch_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / \
     "municipal-payment"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 768}
 ALI = demo_person  # 0499370899, owner of the code in debt
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
-]
+pytestmark = MARKS
+browser = browser_fixture(ARTIFACTS)
 
 
 @pytest.fixture
 def sites(tmp_path, monkeypatch):
     with with_gateway(tmp_path, monkeypatch) as running:
         yield running
-
-
-@pytest.fixture
-def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with launch_chromium() as browser:
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def shots(page, name: str) -> None:
-    """The page at phone and desktop size, then back to the phone."""
-    for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
-        page.set_viewport_size(size)
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(PHONE)
 
 
 @pytest.mark.parametrize(("javascript", "person", "role"),
@@ -62,21 +39,11 @@ def test_pay_the_dues_and_print_the_certificate(browser, sites, javascript, pers
     give_email(http, sites, f"{person['national_code']}@example.ir")
     number = registered(sites, person["national_code"], IN_DEBT, "awaiting_payment", role=role,
                         mobile=person["mobile"])
-    # axe-core is injected as an inline script: the JavaScript run checks without the CSP.
-    context = browser.new_context(viewport=PHONE, locale="fa-IR", java_script_enabled=javascript,
-                                  bypass_csp=javascript, accept_downloads=True)
-    context.add_cookies([{"name": "municipal_session", "value": http.cookies["municipal_session"],
-                          "url": sites["municipal"]}])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations: list[str] = []
-    source = axe_source() if javascript else ""
+    page = logged_in_page(browser, sites, http, javascript, accept_downloads=True)
+    camera = Camera(ARTIFACTS, javascript)
 
     def check(name: str) -> None:
-        assert page.locator("html").get_attribute("dir") == "rtl"
-        shots(page, f"{name}-{mode}")
-        if javascript:
-            violations.extend(serious_violations(page, source))
+        camera.shoot(page, f"{name}-{mode}")
 
     request_page = f"{sites['municipal']}/transfer/requests/{number}"
     page.goto(request_page)
@@ -106,7 +73,7 @@ def test_pay_the_dues_and_print_the_certificate(browser, sites, javascript, pers
         page.wait_for_url("**/payment/callback")  # the form submitted itself
     else:
         assert page.get_by_role("button", name="بازگشت به سایت پذیرنده").is_visible()
-        shots(page, "gateway-return-no-js")
+        camera.screens(page, "gateway-return-no-js")
         page.get_by_role("button", name="بازگشت به سایت پذیرنده").click()
         page.wait_for_url("**/payment/callback")
     assert "پرداخت عوارض نوسازی با موفقیت انجام شد" in page.locator("main").inner_text()
@@ -128,7 +95,7 @@ def test_pay_the_dues_and_print_the_certificate(browser, sites, javascript, pers
     page.emulate_media(media="print")
     assert not page.locator("header.top").is_visible()
     assert not page.get_by_role("link", name="دریافت PDF").is_visible()
-    shots(page, f"certificate-print-{mode}")
+    camera.screens(page, f"certificate-print-{mode}")
     page.emulate_media(media="screen")
 
     with page.expect_download() as download:
@@ -138,5 +105,5 @@ def test_pay_the_dues_and_print_the_certificate(browser, sites, javascript, pers
     assert "گواهی انتقال آپارتمان" in text and number in text and "خیابان فاطمی" in text
     (ARTIFACTS / f"certificate-{mode}.pdf").write_bytes(pdf)
     assert request_state(sites, number) == "issued"
-    context.close()
-    assert violations == []
+    page.context.close()
+    assert camera.violations == []

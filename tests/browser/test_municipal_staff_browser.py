@@ -10,20 +10,16 @@ from pathlib import Path
 import pytest
 from integration.test_municipal_staff import NO_DUES, register, set_state
 from integration.test_municipal_transfer import citizen, future_slot
+from municipal_pages import MARKS, Camera, browser_fixture, logged_in_page
 from relying_parties import FATEMEH, fa, running_services
-from test_account_browser import axe_source, serious_violations
-from test_journey_browser import CHROMIUM, launch_chromium
 
 from clients.demo import MUNICIPAL_STAFF
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / "municipal-staff"
-SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 768}}
 NO_CERTIFICATE = {"renovation_code": "22-700-015-1", "request_number": "1403-2210"}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
-]
+pytestmark = MARKS
+browser = browser_fixture(ARTIFACTS)
 
 
 @pytest.fixture
@@ -35,47 +31,6 @@ def sites(tmp_path, monkeypatch):
         yield running
 
 
-@pytest.fixture
-def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with launch_chromium() as browser:
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def page_of(browser, sites, http, javascript: bool):
-    """A browser page carrying the login a ``requests`` walk through the provider made."""
-    # axe is injected as an inline script, which the app's CSP refuses.
-    context = browser.new_context(viewport=SIZES["phone"], locale="fa-IR",
-                                  java_script_enabled=javascript, bypass_csp=javascript)
-    context.add_cookies([{"name": "municipal_session", "value": http.cookies["municipal_session"],
-                          "url": sites["municipal"]}])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-class Camera:
-    """Shoots each page at both sizes (full length); with JavaScript, axe-core checks it too."""
-
-    def __init__(self, javascript: bool) -> None:
-        self.javascript = javascript
-        self.axe = axe_source() if javascript else None
-        self.violations: list[str] = []
-
-    def shoot(self, page, name: str) -> None:
-        for size, viewport in SIZES.items():
-            page.set_viewport_size(viewport)
-            page.screenshot(path=str(ARTIFACTS / f"{name}-{size}-"
-                                                 f"{'js' if self.javascript else 'no-js'}.png"),
-                            full_page=True)
-        page.set_viewport_size(SIZES["phone"])
-        if self.axe:
-            self.violations += serious_violations(page, self.axe)
-
-
 def state_of(page) -> str:
     return page.locator("#request-state").inner_text()
 
@@ -83,28 +38,28 @@ def state_of(page) -> str:
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_staff_approve_cancel_archive_and_citizen_withdraw(browser, sites, tmp_path, javascript):
     assert FATEMEH["national_code"] == MUNICIPAL_STAFF
-    camera = Camera(javascript)
+    camera = Camera(ARTIFACTS, javascript)
+    mode = "js" if javascript else "no-js"
     ali = citizen(sites)
     owed = register(ali, sites, tmp_path, future_slot("10:00"))
     free = register(ali, sites, tmp_path, future_slot("11:00"), apartment=NO_DUES)
     issued = register(ali, sites, tmp_path, future_slot("12:00"), apartment=NO_CERTIFICATE)
     set_state(sites, issued, "issued")  # the certificate step is not part of this desk
 
-    desk = page_of(browser, sites, citizen(sites, FATEMEH), javascript)
+    desk = logged_in_page(browser, sites, citizen(sites, FATEMEH), javascript)
     desk.goto(sites["municipal"] + "/")
-    assert desk.locator("html").get_attribute("dir") == "rtl"
     assert "خدمات اختصاصی" in desk.content()
-    camera.shoot(desk, "home")
+    camera.shoot(desk, f"home-{mode}")
     desk.get_by_role("link", name="کارتابل شهرداری").click()
     desk.wait_for_url("**/staff")
     desk.get_by_label("وضعیت").select_option("awaiting_visit")
     desk.get_by_role("button", name="نمایش").click()
     assert fa(owed) in desk.content() and fa(issued) not in desk.content()
-    camera.shoot(desk, "desk")
+    camera.shoot(desk, f"desk-{mode}")
 
     desk.get_by_role("link", name=fa(owed)).click()
     assert desk.locator(".staff-documents img").count() == 3
-    camera.shoot(desk, "request")
+    camera.shoot(desk, f"request-{mode}")
     desk.get_by_role("button", name="تأیید بازدید").click()
     assert state_of(desk) == "در انتظار پرداخت عوارض نوسازی"
 
@@ -113,33 +68,33 @@ def test_staff_approve_cancel_archive_and_citizen_withdraw(browser, sites, tmp_p
     desk.get_by_role("button", name="ابطال", exact=True).click()
     assert "قابلیت ادامه بررسی در شهرداری را نداشته" in state_of(desk)
     assert desk.get_by_role("button").filter(has_text="تأیید بازدید").count() == 0
-    camera.shoot(desk, "cancelled")
+    camera.shoot(desk, f"cancelled-{mode}")
 
     desk.goto(f"{sites['municipal']}/staff/requests/{issued}")
     desk.get_by_role("button", name="بایگانی دائم").click()
     assert "درخواست به سرانجام رسیده" in state_of(desk)
     assert desk.locator("#final-state").is_visible()
-    camera.shoot(desk, "archived")
+    camera.shoot(desk, f"archived-{mode}")
 
     # The citizen withdraws a new request (the cancelled one freed its code) and finds it.
     again = register(ali, sites, tmp_path, future_slot("13:00"), apartment=NO_DUES)
-    mine = page_of(browser, sites, ali, javascript)
+    mine = logged_in_page(browser, sites, ali, javascript)
     mine.goto(f"{sites['municipal']}/transfer/requests/{again}")
     assert "سوابق درخواست" in mine.content()
     mine.get_by_role("button", name="انصراف از درخواست").click()
     assert state_of(mine) == "انصراف از درخواست"
     assert "نوبت بازدید آزاد شد" in mine.content()
-    camera.shoot(mine, "withdrawn")
+    camera.shoot(mine, f"withdrawn-{mode}")
 
     mine.goto(sites["municipal"] + "/")
     mine.get_by_role("link", name="درخواست های پیشین").click()
     mine.wait_for_url("**/requests")
     assert mine.locator("#previous-requests tbody tr").count() == 4
-    camera.shoot(mine, "previous")
+    camera.shoot(mine, f"previous-{mode}")
     mine.get_by_label("شماره پیگیری").fill(fa(again))
     mine.get_by_role("button", name="جستجو").click()
     assert mine.locator("#previous-requests tbody tr").count() == 1
-    camera.shoot(mine, "previous-search")
+    camera.shoot(mine, f"previous-search-{mode}")
     mine.get_by_role("link", name="آخرین وضعیت").click()
     mine.wait_for_url(f"**/transfer/requests/{again}")
     assert state_of(mine) == "انصراف از درخواست"

@@ -5,16 +5,16 @@ issued, and privacy of drafts, files and requests."""
 
 import re
 from datetime import timedelta
+from functools import partial
 
 import pytest
 import requests
-from live import free_port
+from live import at_once, free_port
 from municipal_payment import hidden_fields, with_gateway
 from municipal_registry import ALI, use_registry
 from relying_parties import MARYAM, MOHAMMADREZA, csrf_of, fa
-from test_municipal_transfer import citizen, codes_in, image, post
+from test_municipal_transfer import citizen, codes_in, image, new_draft, post, step_url
 
-STEP_URL = re.compile(r"/inquiry/draft/([A-Za-z0-9_-]+)/(\d)$")
 IN_DEBT = {"renovation_code": "10-123-456-7", "request_number": "1401-55871"}
 FREE = {"renovation_code": "10-123-456-8", "request_number": "1402-10044"}
 NO_CERTIFICATE = {"renovation_code": "22-700-015-1", "request_number": "1403-2210"}
@@ -32,26 +32,12 @@ def sites(request, tmp_path, monkeypatch):
         yield running
 
 
-def new_draft(http, sites) -> str:
-    """«ثبت درخواست جدید» from the list; returns the draft's first step URL."""
-    page = http.get(sites["municipal"] + "/inquiry", timeout=10)
-    assert page.status_code == 200 and "ثبت درخواست جدید" in page.text
-    answer = http.post(sites["municipal"] + "/inquiry/new", timeout=10, allow_redirects=False,
-                       data={"csrf_token": csrf_of(page)})
-    assert answer.status_code == 303 and STEP_URL.search(answer.headers["Location"])
-    return requests.compat.urljoin(sites["municipal"], answer.headers["Location"])
-
-
-def step_url(first: str, number: int) -> str:
-    return first[:-1] + str(number)
-
-
 def redirected_to(answer: requests.Response, number: int) -> bool:
     return answer.status_code == 303 and answer.headers["Location"].endswith(f"/{number}")
 
 
 def at_property(http, sites) -> str:
-    first = new_draft(http, sites)
+    first = new_draft(http, sites, "inquiry")
     assert redirected_to(post(http, first, accept="yes", action="next"), 2)
     return step_url(first, 2)
 
@@ -94,7 +80,7 @@ def test_the_list_the_commitments_and_the_step_guard(sites):
     http = citizen(sites)
     listing = http.get(sites["municipal"] + "/inquiry", timeout=10)
     assert 'dir="rtl"' in listing.text and 'id="no-requests"' in listing.text
-    first = new_draft(http, sites)
+    first = new_draft(http, sites, "inquiry")
     page = http.get(first, timeout=10)
     for label in ("تعهدات", "انتخاب ملک", "بررسی سوابق", "بارگذاری مدارک", "تسویه عوارض",
                   "صدور و چاپ پاسخ استعلام", "تمامی موارد فوق مورد تأیید است",
@@ -381,24 +367,13 @@ def test_an_attorney_registers_as_attorney(sites):
 
 
 def test_two_presses_at_once_register_one_request(sites):
-    import threading
 
     http = citizen(sites)
     fifth = at_dues(http, sites)
     token = csrf_of(http.get(fifth, timeout=10))
-    answers: list = [None, None]
-    start = threading.Barrier(2)
-
-    def press(index: int) -> None:
-        start.wait()
-        answers[index] = http.post(fifth, timeout=30, allow_redirects=False,
-                                   data={"csrf_token": token, "action": "register"})
-
-    threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    press = partial(http.post, fifth, timeout=30, allow_redirects=False,
+                    data={"csrf_token": token, "action": "register"})
+    answers = at_once(press, press)
     assert len(requests_in(sites)) == 1
     assert sum(a.status_code == 303 and "/inquiry/requests/" in a.headers["Location"]
                for a in answers) == 1

@@ -8,10 +8,11 @@ import json
 import re
 import subprocess
 import sys
+from functools import partial
 
 import pytest
 import requests
-from live import free_port
+from live import at_once, free_port
 from municipal_payment import (
     IN_DEBT,
     NO_DEBT,
@@ -293,7 +294,6 @@ def test_the_gateway_down_is_a_clear_page_and_nothing_counts(sites):
 
 def test_a_payment_counts_once_even_at_once_and_a_newer_order_closes_the_older(sites,
                                                                                tmp_path):
-    import threading
 
     http = citizen(sites)
     number = registered(sites, ALI, IN_DEBT, "awaiting_payment")
@@ -302,18 +302,7 @@ def test_a_payment_counts_once_even_at_once_and_a_newer_order_closes_the_older(s
     late = callback(sites, older)
     assert late.status_code == 409 and "این سفارش پرداخت بسته شده است" in late.text
 
-    answers: list = [None, None]
-    start = threading.Barrier(2)
-
-    def post(index: int) -> None:
-        start.wait()
-        answers[index] = callback(sites, newer)
-
-    threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(partial(callback, sites, newer), partial(callback, sites, newer))
     assert sorted(answer.status_code for answer in answers) == [200, 409]
     assert request_state(sites, number) == "ready"
     assert sum("پرداخت شد" in t["text"] for t in texts(tmp_path)) == 1

@@ -3,8 +3,8 @@ real HTTP: the provider and the municipal app on their own ports, citizens and s
 through the provider, requests registered through the wizard as a citizen registers them."""
 
 import re
-import threading
 from datetime import date, timedelta
+from functools import partial
 
 import jdatetime
 import pytest
@@ -18,6 +18,7 @@ from integration.test_municipal_transfer import (
     future_slot,
     post,
 )
+from live import at_once
 from relying_parties import FATEMEH, MARYAM, MOHAMMADREZA, csrf_of, fa, running_services
 
 NO_DUES = {"renovation_code": "10-123-456-8", "request_number": "1402-10044"}
@@ -206,21 +207,10 @@ def test_two_staff_approving_at_once_change_it_once(sites, tmp_path):
     first, second = citizen(sites, FATEMEH), citizen(sites, MOHAMMADREZA)
     forms = [(http, csrf_of(http.get(staff_page(sites, number), timeout=10)))
              for http in (first, second)]
-    answers: list = [None, None]
-    start = threading.Barrier(2)
-
-    def press(index: int) -> None:
-        http, token = forms[index]
-        start.wait()
-        answers[index] = http.post(staff_page(sites, number), timeout=30,
-                                   allow_redirects=False,
-                                   data={"csrf_token": token, "action": "approve_visit"})
-
-    threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(*(partial(http.post, staff_page(sites, number), timeout=30,
+                                allow_redirects=False,
+                                data={"csrf_token": token, "action": "approve_visit"})
+                        for http, token in forms))
     assert sorted(a.status_code for a in answers) == [303, 409]
     loser = next(a for a in answers if a.status_code == 409)
     assert "هم‌زمان تغییر کرد" in loser.text or "در وضعیت کنونی" in loser.text
