@@ -7,6 +7,8 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -90,9 +92,10 @@ def key_folder() -> Path:
     return run_keys()
 
 
-@pytest.fixture(scope="session")
-def services_database() -> str:
-    """A scratch PostgreSQL database for this run, dropped at the end."""
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database beside ``IDP_TEST_DATABASE_URL``'s (skips the test
+    without it); its URL, and it is dropped afterwards."""
     if not DATABASE_URL:
         pytest.skip("IDP_TEST_DATABASE_URL is not set")
     from sqlalchemy import create_engine, text
@@ -102,10 +105,19 @@ def services_database() -> str:
     admin = create_engine(DATABASE_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(DATABASE_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def services_database() -> Iterator[str]:
+    """A scratch PostgreSQL database for this run, dropped at the end."""
+    with scratch_database() as url:
+        yield url
 
 
 def dead_redis():

@@ -28,16 +28,19 @@ NO_DEBT = {"renovation_code": "10-123-456-8", "request_number": "1402-10044", "d
 
 
 @contextmanager
-def with_gateway(tmp_path, monkeypatch, database_url: str | None = None) -> Iterator:
-    """The provider (on ``database_url`` if given), the municipal app and the gateway;
-    ``sites.gateway`` is the gateway's URL and ``sites.payment_secret`` the shared secret."""
+def with_gateway(tmp_path, monkeypatch, database_url: str | None = None,
+                 apps_database: str | None = None) -> Iterator:
+    """The provider (on ``database_url`` if given), the municipal app (on ``apps_database`` if
+    given) and the gateway; ``sites.gateway`` is the gateway's URL and ``sites.payment_secret``
+    the shared secret."""
     port = free_port()
     secret = secrets.token_hex(16)
     monkeypatch.setenv("MUNICIPAL_PAYMENT_GATEWAY_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("MUNICIPAL_PAYMENT_SECRET", secret)
     monkeypatch.setenv("MUNICIPAL_MUNICIPAL_SMS_OUTBOX_PATH", str(tmp_path / "m-outbox.jsonl"))
     gateway = create_gateway(load_gateway_settings(None))
-    with running_services(tmp_path, database_url=database_url, names=("municipal",)) as sites, \
+    with running_services(tmp_path, database_url=database_url, names=("municipal",),
+                          apps_database=apps_database) as sites, \
             serve(gateway, port) as url:
         sites.gateway = url
         sites.payment_secret = secret

@@ -46,11 +46,12 @@ def services_on(request, tmp_path: Path, **options) -> Iterator[Sites]:
 @contextmanager
 def running_services(tmp_path: Path, *, database_url: str | None = None,
                      names: tuple[str, ...] | None = None,
-                     registered: dict[str, dict] | None = None) -> Iterator[Sites]:
+                     registered: dict[str, dict] | None = None,
+                     apps_database: str | None = None) -> Iterator[Sites]:
     """The provider (embedded, or with ``database_url`` on that PostgreSQL database and the
     tests' Redis) and the named demo apps (all by default), each with its own SQLite database
-    under ``tmp_path``; ``registered`` changes an app's registration at the provider
-    (``{"employer": {"legal_entity": False}}``)."""
+    under ``tmp_path`` or, with ``apps_database``, on that database; ``registered`` changes an
+    app's registration at the provider (``{"employer": {"legal_entity": False}}``)."""
     from idp import create_app
     from idp.settings import load_settings
 
@@ -78,7 +79,7 @@ def running_services(tmp_path: Path, *, database_url: str | None = None,
         stack.enter_context(serve(provider, provider_port))
         for app in chosen:
             rp = app.create(sites.issuer, secrets_[app.name], urls[app.name],
-                            f"sqlite:///{tmp_path / (app.name + '.sqlite')}")
+                            apps_database or f"sqlite:///{tmp_path / (app.name + '.sqlite')}")
             sites.apps[app.name] = rp
             stack.enter_context(serve(rp, ports[app.name]))
         try:

@@ -78,9 +78,15 @@ def purge_stale() -> None:
     db.commit()
 
 
-def own(draft_id: str, kind: str) -> Draft:
-    """The citizen's own draft of ``kind``; anyone else's is as missing as a wrong id."""
-    draft = current_rp().db.session.get(Draft, draft_id)
+def own(draft_id: str, kind: str, *, for_update: bool = False) -> Draft:
+    """The citizen's own draft of ``kind``; anyone else's is as missing as a wrong id.
+
+    ``for_update`` locks its row until the request commits, so that a step's form read, checked
+    and saved back does not interleave with another post to the same draft: two wrong SMS codes
+    posted together count as two tries. PostgreSQL takes the lock; SQLite, the single-process
+    default, takes no row locks."""
+    draft = current_rp().db.session.get(Draft, draft_id,
+                                        with_for_update=True if for_update else None)
     if draft is None or draft.kind != kind or draft.citizen_id != current_citizen().id:
         abort(404)
     return draft

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 
 import pytest
 import redis
+from conftest import scratch_database
 from integration.test_municipal_inquiry import FREE, at_property
-from live import serve
+from live import at_once, serve
 from municipal_payment import with_gateway
 from municipal_registry import use_registry
 from relying_parties import csrf_of
@@ -104,6 +105,33 @@ def test_a_second_worker_gives_no_more_tries_of_a_code(sites, tmp_path):
                          slot=slot)
             assert spent.status_code == 400 and "از حد مجاز گذشت" in spent.text
             assert "phone-verified" not in spent.text
+
+
+def test_wrong_codes_posted_together_each_count_as_a_try(tmp_path, monkeypatch,
+                                                         services_database):
+    """Posts to one draft take its row in turn: wrong codes sent at the same instant spend a
+    try each, so the right code is refused after them (the municipal app on PostgreSQL, which
+    locks rows)."""
+    use_registry(tmp_path, monkeypatch)
+    monkeypatch.setenv("MUNICIPAL_MUNICIPAL_UPLOAD_DIR", str(tmp_path / "uploads"))
+    with scratch_database() as municipal_database, \
+            with_gateway(tmp_path, monkeypatch, services_database,
+                         apps_database=municipal_database) as sites:
+        http = citizen(sites)
+        fourth = at_visit(http, sites)
+        slot = future_slot()
+        assert post(http, fourth, action="send_code", mobile="09120000001", slot=slot
+                    ).status_code == 200
+        code = codes_in(sites, tmp_path)[-1]["code"]
+        wrong = "000000" if code != "000000" else "111111"
+        answers = at_once(*[lambda: post(http, fourth, action="check_code",
+                                         mobile="09120000001", code=wrong, slot=slot).text
+                            for _ in range(MAX_TRIES + 2)])
+        assert sum("کد تاییدیه درست نیست" in text for text in answers) == MAX_TRIES - 1
+        spent = post(http, fourth, action="check_code", mobile="09120000001", code=code,
+                     slot=slot)
+        assert spent.status_code == 400 and "از حد مجاز گذشت" in spent.text
+        sites.apps["municipal"].extensions["rp"].db.engine.dispose()
 
 
 def test_a_storage_that_is_down_is_a_persian_503(sites):
