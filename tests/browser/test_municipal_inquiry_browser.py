@@ -46,6 +46,8 @@ def browser():
 class Walk:
     """A citizen's page with its screenshots (both sizes) and, with JavaScript, axe-core."""
 
+    artifacts = ARTIFACTS
+
     def __init__(self, browser, sites, person: dict | None, javascript: bool) -> None:
         http = requests.Session()
         log_in(http, sites, **({"person": person} if person else {}))
@@ -68,7 +70,7 @@ class Walk:
         assert page.locator("html").get_attribute("dir") == "rtl"
         for size, viewport in SIZES.items():
             page.set_viewport_size(viewport)
-            page.screenshot(path=str(ARTIFACTS / f"{self.prefix}-{name}-{size}.png"),
+            page.screenshot(path=str(self.artifacts / f"{self.prefix}-{name}-{size}.png"),
                             full_page=True)
         page.set_viewport_size(SIZES["phone"])
         if self.axe:
