@@ -207,6 +207,7 @@ def test_a_citizen_walks_the_transfer_wizard(browser, sites, person, javascript)
     w.button("بررسی کد").click()
     verified = page.locator("#phone-verified")
     assert verified.inner_text() == "شماره تماس تایید شد."
+    assert page.get_by_text("شماره تماس تایید شد.").count() == 1  # said once, by the button
     assert border_of(verified) == GREEN
     w.shot("step4-verified")
     w.next_step(5)
