@@ -199,10 +199,12 @@ def test_a_citizen_walks_the_transfer_wizard(browser, sites, person, javascript)
     hour.check()
     w.shot("step4-day")
     w.button("دریافت کد تایید").click()
-    assert "پیامک شد" in page.locator("#step-notice").inner_text()
+    assert f"کد تایید به شماره {fa(citizen['mobile'])} پیامک شد." == \
+        page.locator("#step-notice").inner_text()
     sent = texts_to(sites, citizen["mobile"])
     assert len(sent) == 1 and sent[0]["purpose"] != "transfer_state"
     assert page.get_by_role("radio", checked=True).get_attribute("value") == slot
+    w.shot("step4-code-sent")
     page.get_by_label("کد تاییدیه").fill(fa(sent[0]["code"]))
     w.button("بررسی کد").click()
     verified = page.locator("#phone-verified")
