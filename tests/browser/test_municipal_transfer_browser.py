@@ -60,6 +60,12 @@ class TransferWalk(Walk):
         assert_service_page(self.page, self.origin)
         super().shot(name)
 
+    def press(self, control) -> None:
+        """Press a control (a button's name, or a locator) that posts its form to the same
+        address, and wait for the answer: no assertion reads the page it leaves."""
+        with self.page.expect_navigation():
+            (self.button(control) if isinstance(control, str) else control).click()
+
 
 def texts_to(sites, mobile: str) -> list[dict]:
     lines = sites.texts.read_text(encoding="utf-8").splitlines() if sites.texts.exists() else []
@@ -93,7 +99,7 @@ def first_open_day(w: TransferWalk, today: date):
         for day in w.page.locator("button[name=day]:enabled").all():
             if date.fromisoformat(day.get_attribute("value")) > today:
                 return day
-        w.button("ماه بعد").click()
+        w.press("ماه بعد")
     raise AssertionError("the calendar offers no day to book")
 
 
@@ -120,7 +126,7 @@ def test_a_citizen_walks_the_transfer_wizard(browser, sites, person, javascript)
     if javascript:
         assert w.button("گام بعدی").is_disabled()
     else:
-        w.button("گام بعدی").click()
+        w.press("گام بعدی")
         assert "تأیید تعهدات الزامی است" in page.locator("main").inner_text()
         w.shot("step1-refused")
     page.get_by_label("تمامی موارد فوق مورد تأیید است").check()
@@ -130,7 +136,7 @@ def test_a_citizen_walks_the_transfer_wizard(browser, sites, person, javascript)
     assert page.get_by_role("heading", name="انتخاب آپارتمان").is_visible()
     page.get_by_label("کدنوسازی", exact=True).fill(apartment["renovation_code"])
     page.get_by_label("شماره درخواست یا گواهی").fill("1111-1")
-    w.button("جستجو").click()
+    w.press("جستجو")
     result = page.locator("#lookup-result")
     assert ("ابتدا مجدد اطلاعات ورودی را بررسی کنید درصورت برطرف نشدن مشکل با سامانه 137 تماس "
             "بگیرید") in result.inner_text()
@@ -138,7 +144,7 @@ def test_a_citizen_walks_the_transfer_wizard(browser, sites, person, javascript)
     assert w.button("گام بعدی").is_disabled()
     w.shot("step2-mismatch")
     page.get_by_label("شماره درخواست یا گواهی").fill(apartment["request_number"])
-    w.button("جستجو").click()
+    w.press("جستجو")
     assert result.inner_text() == "شماره درخواست معتبر می باشد"
     assert border_of(result) == GREEN
     assert apartment["role"] in page.locator("table.facts").inner_text()
@@ -163,20 +169,20 @@ def test_a_citizen_walks_the_transfer_wizard(browser, sites, person, javascript)
     assert page.locator("#add-file").is_visible() is javascript
     choose_files(w, ["deed.png", "card.png", "plan.png"])
     w.shot("step3-chosen")
-    w.button("تأیید و ارسال").click()
+    w.press("تأیید و ارسال")
     documents = page.locator("#documents")
     for name in ("deed.png", "card.png", "plan.png"):
         assert documents.get_by_role("link", name=name).is_visible()
     assert w.button("گام بعدی").is_enabled()
     w.shot("step3")
     # One «حذف» (three are needed: «گام بعدی» closes) and the image added again.
-    page.get_by_role("button", name="حذف card.png").click()
+    w.press(page.get_by_role("button", name="حذف card.png"))
     assert documents.get_by_role("link").count() == 2
     assert w.button("گام بعدی").is_disabled()
     assert page.get_by_label("شماره نامه").input_value() == "۴۵۱۲/د"
     w.shot("step3-removed")
     choose_files(w, ["card.png"])
-    w.button("تأیید و ارسال").click()
+    w.press("تأیید و ارسال")
     assert documents.get_by_role("link").count() == 3
     # «گام قبلی» and back: what was typed is kept.
     w.button("گام قبلی").click()
@@ -192,13 +198,16 @@ def test_a_citizen_walks_the_transfer_wizard(browser, sites, person, javascript)
     assert mobile.input_value() == citizen["mobile"]
     assert w.button("گام بعدی").is_disabled()
     w.shot("step4")
-    first_open_day(w, now_tehran().date()).click()
+    day = first_open_day(w, now_tehran().date())
+    chosen = day.get_attribute("value")
+    w.press(day)
     hour = page.get_by_role("group", name="ساعت بازدید").get_by_role(
         "radio", disabled=False).first
     slot = hour.get_attribute("value")
+    assert slot.startswith(chosen + "T")  # the hours shown are the chosen day's
     hour.check()
     w.shot("step4-day")
-    w.button("دریافت کد تایید").click()
+    w.press("دریافت کد تایید")
     assert f"کد تایید به شماره {fa(citizen['mobile'])} پیامک شد." == \
         page.locator("#step-notice").inner_text()
     sent = texts_to(sites, citizen["mobile"])
@@ -206,7 +215,7 @@ def test_a_citizen_walks_the_transfer_wizard(browser, sites, person, javascript)
     assert page.get_by_role("radio", checked=True).get_attribute("value") == slot
     w.shot("step4-code-sent")
     page.get_by_label("کد تاییدیه").fill(fa(sent[0]["code"]))
-    w.button("بررسی کد").click()
+    w.press("بررسی کد")
     verified = page.locator("#phone-verified")
     assert verified.inner_text() == "شماره تماس تایید شد."
     assert page.get_by_text("شماره تماس تایید شد.").count() == 1  # said once, by the button
@@ -229,6 +238,7 @@ def test_a_citizen_walks_the_transfer_wizard(browser, sites, person, javascript)
     assert number in text["text"]
     w.shot("registered")
     page.get_by_role("link", name="بازگشت به درخواست انتقال").click()
+    page.wait_for_url("**/transfer")
     assert page.get_by_role("link", name=fa(number)).is_visible()
     w.shot("list-after")
     assert w.violations == []
