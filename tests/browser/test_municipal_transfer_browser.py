@@ -60,12 +60,6 @@ class TransferWalk(Walk):
         assert_service_page(self.page, self.origin)
         super().shot(name)
 
-    def press(self, control) -> None:
-        """Press a control (a button's name, or a locator) that posts its form to the same
-        address, and wait for the answer: no assertion reads the page it leaves."""
-        with self.page.expect_navigation():
-            (self.button(control) if isinstance(control, str) else control).click()
-
 
 def texts_to(sites, mobile: str) -> list[dict]:
     lines = sites.texts.read_text(encoding="utf-8").splitlines() if sites.texts.exists() else []
