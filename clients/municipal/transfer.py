@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from clients.common.app import current_login, current_rp
+from clients.common.i18n import local_digits
 from clients.municipal import (
     drafts,
     history,
@@ -269,7 +270,7 @@ def _send_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
         return None, [gettext("ارسال پیامک ممکن نشد. لطفا چند دقیقه دیگر دوباره تلاش کنید.")]
     limits.spend(mobile, draft.citizen_id)
     record.update(mobile=mobile, code=issued.record, verified=None)
-    return gettext("کد تایید به شماره %(mobile)s پیامک شد.", mobile=mobile), []
+    return gettext("کد تایید به شماره %(mobile)s پیامک شد.", mobile=local_digits(mobile)), []
 
 
 def _check_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
@@ -280,7 +281,7 @@ def _check_code(draft: Draft, record: dict) -> tuple[str | None, list[str]]:
     record["code"] = kept
     if outcome == "ok":
         record["verified"] = mobile
-        return gettext("شماره تماس تایید شد."), []
+        return None, []  # «شماره تماس تایید شد.» is shown under «بررسی کد» while it holds
     record["verified"] = None
     return None, [{
         "none": gettext("ابتدا «دریافت کد تایید» را بزنید."),

@@ -32,6 +32,8 @@ def sites(tmp_path, monkeypatch):
 class Walk:
     """A citizen's page with its screenshots (both sizes) and, with JavaScript, axe-core."""
 
+    artifacts = ARTIFACTS
+
     def __init__(self, browser, sites, person: dict | None, javascript: bool) -> None:
         http = requests.Session()
         log_in(http, sites, **({"person": person} if person else {}))
@@ -39,7 +41,7 @@ class Walk:
         self.page = logged_in_page(browser, sites, http, javascript)
         self.context = self.page.context
         self.prefix = f"{'attorney' if person else 'owner'}-{'js' if javascript else 'no-js'}"
-        self.camera = Camera(ARTIFACTS, javascript)
+        self.camera = Camera(self.artifacts, javascript)
         self.violations = self.camera.violations
 
     def shot(self, name: str) -> None:
@@ -47,6 +49,12 @@ class Walk:
 
     def button(self, name: str):
         return self.page.get_by_role("button", name=name, exact=True)
+
+    def press(self, control) -> None:
+        """Press a control (a button's name, or a locator) that posts its form to the same
+        address, and wait for the answer: no assertion reads the page it leaves."""
+        with self.page.expect_navigation():
+            (self.button(control) if isinstance(control, str) else control).click()
 
     def next_step(self, number: int) -> None:
         self.button("گام بعدی").click()
@@ -67,7 +75,7 @@ def walk(browser, sites, person: dict | None, javascript: bool, apartment: dict,
     if javascript:
         assert w.button("گام بعدی").is_disabled()
     else:
-        w.button("گام بعدی").click()
+        w.press("گام بعدی")
         assert "تأیید تعهدات الزامی است" in page.content()
     page.get_by_label("تمامی موارد فوق مورد تأیید است").check()
     w.next_step(2)
@@ -75,12 +83,12 @@ def walk(browser, sites, person: dict | None, javascript: bool, apartment: dict,
     # «انتخاب ملک»: a wrong number first (red), then the right one (green).
     page.get_by_label("کدنوسازی", exact=True).fill(apartment["renovation_code"])
     page.get_by_label("شماره درخواست", exact=True).fill("1111")
-    w.button("استعلام").click()
+    w.press("استعلام")
     assert "ابتدا مجدد اطلاعات ورودی را بررسی کنید" in page.content()
     assert w.button("گام بعدی").is_disabled()
     w.shot("step2-mismatch")
     page.get_by_label("شماره درخواست", exact=True).fill(apartment["request_number"])
-    w.button("استعلام").click()
+    w.press("استعلام")
     assert "شماره درخواست معتبر می باشد" in page.content()
     assert ("وکیل" if person else "مالک") in page.locator("table.facts").inner_text()
     w.shot("step2")
@@ -99,7 +107,7 @@ def walk(browser, sites, person: dict | None, javascript: bool, apartment: dict,
     assert page.locator("#add-file").is_visible() is javascript
     page.get_by_label("انتخاب فایل").set_input_files(
         files=[{"name": "letter.png", "mimeType": "image/png", "buffer": png()}])
-    w.button("تأیید و ارسال").click()
+    w.press("تأیید و ارسال")
     assert page.get_by_role("link", name="letter.png").is_visible()
     w.shot("step4")
     # «گام قبلی» and back: what was typed is kept.
