@@ -88,7 +88,7 @@ def register(bp: Blueprint, wizard: Wizard) -> None:
         return redirect(url_for(step_endpoint, draft_id=draft.id, number=1), 303)
 
     def step(draft_id: str, number: int):
-        draft = drafts.own(draft_id, wizard.kind)
+        draft = drafts.own(draft_id, wizard.kind, for_update=request.method == "POST")
         if applicant_code() is None:
             return no_national_code(wizard.title)
         early = drafts.refuse_early(draft, number, wizard.last, step_endpoint)

@@ -41,6 +41,7 @@ class Walk:
         self.page = logged_in_page(browser, sites, http, javascript)
         self.context = self.page.context
         self.prefix = f"{'attorney' if person else 'owner'}-{'js' if javascript else 'no-js'}"
+        self.javascript = javascript
         self.camera = Camera(self.artifacts, javascript)
         self.violations = self.camera.violations
 
