@@ -83,16 +83,22 @@ def test_two_workers_on_one_redis_count_together(sites):
         assert not second_limits.allow("09120000001", 99)
 
 
-def test_a_second_worker_gives_no_more_tries_of_a_code(sites, tmp_path):
-    """The tries of the SMS code are kept with the draft in the app's database, which every
-    worker shares: wrong codes typed at either worker count against one budget."""
-    http = citizen(sites)
+def code_sent(http, sites, tmp_path) -> tuple[str, str, str, str]:
+    """A draft at «انتخاب کارشناس بازدید» with an SMS code sent to 09120000001: the step's URL,
+    the chosen slot, the code, and a code that is not it."""
     fourth = at_visit(http, sites)
     slot = future_slot()
     assert post(http, fourth, action="send_code", mobile="09120000001", slot=slot
                 ).status_code == 200
     code = codes_in(sites, tmp_path)[-1]["code"]
-    wrong = "000000" if code != "000000" else "111111"
+    return fourth, slot, code, "000000" if code != "000000" else "111111"
+
+
+def test_a_second_worker_gives_no_more_tries_of_a_code(sites, tmp_path):
+    """The tries of the SMS code are kept with the draft in the app's database, which every
+    worker shares: wrong codes typed at either worker count against one budget."""
+    http = citizen(sites)
+    fourth, slot, code, wrong = code_sent(http, sites, tmp_path)
     with another_worker(sites) as (other, _):
         on_second = fourth.replace(sites["municipal"], other)
         answers = [post(http, on_second if turn % 2 else fourth, action="check_code",
@@ -118,12 +124,7 @@ def test_wrong_codes_posted_together_each_count_as_a_try(tmp_path, monkeypatch,
             with_gateway(tmp_path, monkeypatch, services_database,
                          apps_database=municipal_database) as sites:
         http = citizen(sites)
-        fourth = at_visit(http, sites)
-        slot = future_slot()
-        assert post(http, fourth, action="send_code", mobile="09120000001", slot=slot
-                    ).status_code == 200
-        code = codes_in(sites, tmp_path)[-1]["code"]
-        wrong = "000000" if code != "000000" else "111111"
+        fourth, slot, code, wrong = code_sent(http, sites, tmp_path)
         answers = at_once(*[lambda: post(http, fourth, action="check_code",
                                          mobile="09120000001", code=wrong, slot=slot).text
                             for _ in range(MAX_TRIES + 2)])
