@@ -2,11 +2,12 @@
 
 from functools import wraps
 
-from flask import current_app, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
+from sqlalchemy import select
 
 from clients.common.app import current_login, current_rp
 from clients.municipal import citizens
-from clients.municipal.models import Citizen
+from clients.municipal.models import Citizen, ServiceRequest
 
 
 def current_citizen() -> Citizen | None:
@@ -39,3 +40,15 @@ def is_staff() -> bool:
     by the login's ``national_code`` claim, as the applicant is."""
     code = applicant_code()
     return code is not None and code in current_app.extensions["municipal"].municipal.staff
+
+
+def visible_request(tracking_number: str, kind: str | None = None) -> ServiceRequest:
+    """A registered request (of ``kind``, when given), to its applicant and to staff only
+    (issue 10); anyone else gets 404, as for a wrong number."""
+    query = select(ServiceRequest).where(ServiceRequest.tracking_number == tracking_number)
+    if kind is not None:
+        query = query.where(ServiceRequest.kind == kind)
+    found = current_rp().db.session.scalar(query)
+    if found is None or (found.citizen_id != current_citizen().id and not is_staff()):
+        abort(404)
+    return found

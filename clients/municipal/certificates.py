@@ -14,13 +14,12 @@ from dataclasses import dataclass
 import jdatetime
 from flask import Blueprint, Flask, abort, render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clients.common.app import current_rp
 from clients.common.i18n import to_jalali
 from clients.municipal import lifecycle
-from clients.municipal.auth import current_citizen, is_staff, login_required
+from clients.municipal.auth import login_required, visible_request
 from clients.municipal.models import Citizen, ServiceRequest
 
 bp = Blueprint("certificates", __name__, url_prefix="/certificates")
@@ -62,12 +61,7 @@ def certificate_of(db: Session, item: ServiceRequest) -> Certificate | None:
 
 def _visible(tracking_number: str) -> Certificate:
     """The certificate, to its applicant and staff only; else 404 (issue 10)."""
-    db = current_rp().db.session
-    item = db.scalar(select(ServiceRequest).where(
-        ServiceRequest.tracking_number == tracking_number))
-    if item is None or (item.citizen_id != current_citizen().id and not is_staff()):
-        abort(404)
-    found = certificate_of(db, item)
+    found = certificate_of(current_rp().db.session, visible_request(tracking_number))
     if found is None:
         abort(404)
     return found

@@ -20,8 +20,8 @@ from clients.common.app import current_rp
 from clients.common.i18n import TEHRAN
 from clients.common.sessions import utcnow
 from clients.municipal import uploads, wizard
-from clients.municipal.auth import applicant_code, current_citizen, is_staff
-from clients.municipal.models import Draft, ServiceRequest
+from clients.municipal.auth import applicant_code, current_citizen, visible_request
+from clients.municipal.models import Draft
 from clients.municipal.registry import normalise, parse_jalali
 
 # Issue 10: «جستجو» / «استعلام» is rate-limited per citizen and per address, so that codes and
@@ -221,11 +221,7 @@ def send_document(data: dict, document_id: str):
 def registered_document(kind: str, tracking_number: str, document_id: str):
     """A registered request's image, to its applicant and to staff (issue 10); anyone else:
     404, as for a wrong number."""
-    found = current_rp().db.session.scalar(select(ServiceRequest).where(
-        ServiceRequest.tracking_number == tracking_number, ServiceRequest.kind == kind))
-    if found is None or (found.citizen_id != current_citizen().id and not is_staff()):
-        abort(404)
-    return send_document(found.data, document_id)
+    return send_document(visible_request(tracking_number, kind).data, document_id)
 
 
 def letter_errors(letter: dict, body_missing: str) -> list[str]:

@@ -52,17 +52,20 @@ class Action:
 
     sources: frozenset[str]
     targets: frozenset[str]
-    releases: bool = False
+    frees_code: bool = False  # another request may be opened for the renovation code
+    frees_seat: bool = False  # the visit's seat goes back to the hour
 
 
 ACTIONS = {
     # Staff: the visit took place; dues owed decide which state follows.
     "approve_visit": Action(frozenset({AWAITING_VISIT}), frozenset({AWAITING_PAYMENT, READY})),
     "pay": Action(frozenset({AWAITING_PAYMENT}), frozenset({READY})),
-    "issue": Action(frozenset({READY}), frozenset({ISSUED}), releases=True),
+    "issue": Action(frozenset({READY}), frozenset({ISSUED}), frees_code=True),
     "archive": Action(frozenset({ISSUED}), frozenset({ARCHIVED})),
-    "cancel": Action(frozenset(OPEN), frozenset({CANCELLED}), releases=True),
-    "withdraw": Action(frozenset({AWAITING_VISIT}), frozenset({WITHDRAWN}), releases=True),
+    "cancel": Action(frozenset(OPEN), frozenset({CANCELLED}), frees_code=True,
+                     frees_seat=True),
+    "withdraw": Action(frozenset({AWAITING_VISIT}), frozenset({WITHDRAWN}), frees_code=True,
+                       frees_seat=True),
 }
 
 
@@ -88,9 +91,10 @@ def advance(db: Session, item: ServiceRequest, action: str, target: str, *, by: 
         entry["reason"] = reason
     data = {**item.data, "history": [*item.data.get("history", []), entry]}
     values: dict = {"state": target, "data": data, "updated_at": utcnow()}
-    if rule.releases:
-        values |= {"open_code": None, "visit_slot": None, "visit_seat": None} \
-            if target != ISSUED else {"open_code": None}
+    if rule.frees_code:
+        values["open_code"] = None
+    if rule.frees_seat:
+        values |= {"visit_slot": None, "visit_seat": None}
     changed = db.execute(update(ServiceRequest)
                          .where(ServiceRequest.id == item.id, ServiceRequest.state == item.state)
                          .values(**values)).rowcount

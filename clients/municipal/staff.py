@@ -40,7 +40,7 @@ def staff_required(view):
     return wrapper
 
 
-def dues_owed(db: Session, registry: PropertyRegistry, code: str) -> bool:
+def owes_dues(db: Session, registry: PropertyRegistry, code: str) -> bool:
     """Does the renovation code owe عوارض نوسازی? The registry's ``dues_rials`` less what was
     paid online here (``payments.dues_owed``)."""
     return payments.dues_owed(db, registry, code) > 0
@@ -48,7 +48,7 @@ def dues_owed(db: Session, registry: PropertyRegistry, code: str) -> bool:
 
 def approval_target(db: Session, registry: PropertyRegistry, item: ServiceRequest) -> str:
     """Issue 10: after the visit, awaiting payment while dues are owed, else ready."""
-    return lifecycle.AWAITING_PAYMENT if dues_owed(db, registry, item.renovation_code) \
+    return lifecycle.AWAITING_PAYMENT if owes_dues(db, registry, item.renovation_code) \
         else lifecycle.READY
 
 
@@ -96,7 +96,7 @@ def _page(item: ServiceRequest, status: int = 200, error: str | None = None):
         final=item.state in lifecycle.FINAL, history=history.entries(item),
         form=FlaskForm(), error=error,
         may={action: lifecycle.allowed(action, item.state) for action in ACTIONS},
-        dues_owed=dues_owed(current_rp().db.session, current_app.extensions[
+        dues_owed=owes_dues(current_rp().db.session, current_app.extensions[
             "municipal_registry"], item.renovation_code)), status
 
 
