@@ -15,20 +15,25 @@ core, and loads each of its three paths with ``wrk -t1 -c32`` from the generator
   work: Flask's signed session cookie read, a Flask-WTF form with its CSRF token, Flask-Babel's
   ``_()`` in a Jinja template that extends a layout;
 - ``post``: that form posted: the CSRF token and the field validated, the session cookie
-  rewritten, a redirect.
+  rewritten, a redirect;
+- ``token``: Authlib's client-credentials grant on Flask, a client in memory with its secret
+  compared as is, an RS256 JWT access token signed with joserfc: the floor of a service token.
 
 For each it prints requests/s and the server's CPU per request (ms); then what a login made of
 such requests costs at least (a new citizen: ``/authorize``, ``/token`` and five steps of a page
 and its POST, 12 requests; a returning one: two steps, 6) and so the most logins/s one core could
-serve, beside oidc-provider 9's whole logins/s on the same core in the same run (its own login
-and consent forms, 8 requests; ``benchmarks/compare.py``'s reference) and the ratio: the ceiling
-any provider on this stack can reach before doing any work of its own (no database, no store, no
-registry, no SMS, no signature). Benchmarks print numbers; no test asserts them.
+serve, beside oidc-provider 9's whole logins per second of its core's CPU on the same core in
+the same run (its own login and consent forms, 8 requests; ``benchmarks/compare.py``'s
+reference) and the ratio: the ceiling any provider on this stack can reach before doing any
+work of its own (no database, no store, no registry, no SMS, no signature). Last, the token
+floor's tokens/s beside oidc-provider's client-credentials tokens/s (RS256, the same request).
+Benchmarks print numbers; no test asserts them.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import re
 import statistics
 import sys
@@ -42,8 +47,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare
 
 FLOOR_APP = '''
+import hmac
+import secrets
+import time
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import ClientMixin
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from flask import Flask, abort, redirect, render_template, session
 from flask_babel import Babel
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from flask_wtf import FlaskForm
 from jinja2 import DictLoader
 from wtforms import StringField
@@ -65,6 +80,49 @@ Babel(app, locale_selector=lambda: "fa")
 
 class MobileForm(FlaskForm):
     mobile = StringField("mobile", validators=[InputRequired()])
+
+
+KEY = RSAKey.generate_key(2048, parameters={"kid": "floor"})
+
+
+class Service(ClientMixin):
+    """One service client, its secret compared in constant time (no hash, no database)."""
+
+    def get_client_id(self):
+        return "service"
+
+    def check_client_secret(self, secret):
+        return hmac.compare_digest(secret, "floor-secret")
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        return method == "client_secret_basic"
+
+    def check_grant_type(self, grant_type):
+        return grant_type == "client_credentials"
+
+    def get_allowed_scope(self, scope):
+        return ""
+
+
+def access_token(client, grant_type, user, scope):
+    now = int(time.time())
+    claims = {"iss": "http://floor", "sub": client.get_client_id(), "aud": "https://api.example",
+              "client_id": client.get_client_id(), "iat": now, "exp": now + 300,
+              "jti": secrets.token_urlsafe(16)}
+    return jwt.encode({"alg": "RS256", "typ": "at+jwt", "kid": "floor"}, claims, KEY)
+
+
+SERVICE = Service()
+server = AuthorizationServer(app, query_client=lambda client_id: SERVICE
+                             if client_id == "service" else None,
+                             save_token=lambda token, request: None)
+server.register_grant(ClientCredentialsGrant)
+server.register_token_generator("default", BearerTokenGenerator(access_token))
+
+
+@app.post("/token")
+def token():
+    return server.create_token_response()
 
 
 @app.get("/bare")
@@ -114,6 +172,10 @@ def wrk_script(origin: str, path: str) -> str:
         cookie = response.headers["Set-Cookie"].split(";", 1)[0]
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                           response.read().decode()).group(1)
+    if path == "token":
+        return compare.WRK_TOKEN_SCRIPT.format(
+            body="grant_type=client_credentials",
+            authorization="Basic " + base64.b64encode(b"service:floor-secret").decode())
     body = f"csrf_token={token}&mobile=09120000000" if path == "post" else ""
     return WRK_SCRIPT.format(cookie=cookie, method="POST" if path == "post" else "GET",
                              body=body)
@@ -164,12 +226,15 @@ def main() -> int:
         folder = Path(name)
         (folder / "floorapp.py").write_text(textwrap.dedent(FLOOR_APP))
         (folder / "serve.py").write_text(textwrap.dedent(SERVE))
-        for path in ("bare", "page", "post"):
+        for path in ("bare", "page", "post", "token"):
             compare.say(f"\n== {path}")
             results[path] = measure(folder, path, args)
-    reference = None
+    reference = tokens = None
     if node:
-        reference = compare.bench_reference(args, node).median("login_rate")
+        figures = compare.bench_reference(args, node)
+        # Logins per second of the server core's CPU: steady when other work shares the core.
+        reference = figures.median("login_rate") / (figures.median("login_srv_cpu") / 100)
+        tokens = figures.median("client_credentials")
     cost = {}
     compare.say("\n| one server core, medians | requests/s | server CPU ms per request |")
     compare.say("|---|---|---|")
@@ -178,13 +243,16 @@ def main() -> int:
         compare.say(f"| {path} | {statistics.median(r for r, _ in runs):,.0f} "
                     f"| {cost[path]:.3f} |")
     compare.say("\n| login, its requests at these floors | CPU ms | most logins/s |"
-                + (" oidc-provider 9's logins/s | ratio |" if reference else ""))
+                + (" oidc-provider 9's logins per CPU-second | ratio |" if reference else ""))
     compare.say("|---|---|---|" + ("---|---|" if reference else ""))
     for login, counts in LOGINS.items():
         cpu_ms = sum(cost[path] * count for path, count in counts.items())
         most = 1000 / cpu_ms
         extra = f" {reference:,.1f} | {most / reference:.2f}× |" if reference else ""
         compare.say(f"| {login} ({sum(counts.values())}) | {cpu_ms:.1f} | {most:,.0f} |{extra}")
+    token_rate = statistics.median(r for r, _ in results["token"])
+    compare.say(f"\nservice tokens/s at the token floor: {token_rate:,.0f}" + (
+        f"; oidc-provider 9's: {tokens:,.0f} ({token_rate / tokens:.2f}×)" if tokens else ""))
     return 0
 
 
