@@ -11,13 +11,18 @@ is not first-party, so a new citizen sees the consent page). Run:
 
 After a warm-up of 20 logins (not counted), each round logs in ``--logins`` new citizens,
 then the same citizens again; the figures are the median over rounds of the mean CPU per login.
-With ``--cprofile FILE`` the rounds run under cProfile (slower; for where, not how much).
+With ``--cprofile FILE`` the rounds run under cProfile (slower; for where, not how much). With
+``--callgrind`` the command is meant to run under ``valgrind --tool=callgrind
+--instr-atstart=no``: it switches instrumentation on for the rounds only (``callgrind_control``,
+through valgrind's gdbserver), so callgrind's total is the instructions of those logins — the
+app and the in-process test client driving it — a count the machine's other load does not change.
 """
 
 import argparse
 import cProfile
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -106,6 +111,12 @@ def measure(app, meter: CpuMeter, people: list[dict], outbox: Path) -> tuple[flo
     return 1000 * (meter.seconds - seconds) / count, (meter.requests - requests) / count
 
 
+def instrument(mode: str) -> None:
+    """Switch callgrind's instrumentation of this process on or off; returns once it is."""
+    subprocess.run(["callgrind_control", f"--instr={mode}", str(os.getpid())], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--logins", type=int, default=300)
@@ -113,6 +124,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--cprofile", default="")
+    parser.add_argument("--callgrind", action="store_true")
     args = parser.parse_args()
     args.cprofile = args.cprofile and os.path.abspath(args.cprofile)
     with tempfile.TemporaryDirectory(prefix="idp-cpu-") as name:
@@ -132,6 +144,8 @@ def main() -> None:
         measure(app, meter, people[:WARM_UP], outbox)
         measure(app, meter, people[:WARM_UP], outbox)
         profiler = meter.profiler = cProfile.Profile() if args.cprofile else None
+        if args.callgrind:
+            instrument("on")
         new, returning = [], []
         for number in range(args.rounds):
             batch = people[WARM_UP + number * args.logins:WARM_UP + (number + 1) * args.logins]
@@ -143,6 +157,8 @@ def main() -> None:
             returning.append(cpu)
             print(f"round {number + 1}: returning   {cpu:6.2f} ms CPU per login "
                   f"({requests:.0f} requests)", flush=True)
+        if args.callgrind:
+            instrument("off")
         if profiler:
             profiler.dump_stats(args.cprofile)
         print(f"median of {args.rounds} rounds of {args.logins}: new citizen "

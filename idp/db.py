@@ -59,6 +59,14 @@ def _mark_idle(_dbapi_connection, record) -> None:
     record.info[_IDLE_SINCE] = time.monotonic()
 
 
+def _readable(dbapi_connection) -> bool:
+    """Whether the server sent something to a connection that runs no query (poll, not
+    select: a worker may hold more than select's 1,024 descriptors)."""
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def _stale_connection_check(dialect: Dialect):
     """Pool ``checkout``: ping a connection that may have lost its server (see
     ``IDLE_PING_SECONDS``). A lost one raises ``InvalidatePoolError``: the pool drops every
@@ -67,8 +75,7 @@ def _stale_connection_check(dialect: Dialect):
         idle_since = record.info.get(_IDLE_SINCE)
         if idle_since is None:
             return  # connected for this checkout
-        if (time.monotonic() - idle_since < IDLE_PING_SECONDS
-                and not select.select([dbapi_connection.fileno()], [], [], 0)[0]):
+        if time.monotonic() - idle_since < IDLE_PING_SECONDS and not _readable(dbapi_connection):
             return
         try:
             dialect.do_ping(dbapi_connection)
