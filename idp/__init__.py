@@ -16,7 +16,17 @@ import idp.account_tabs
 import idp.companies  # noqa: F401  (the account page's «حقوقی» tab)
 from flows import bp as login_bp
 from flows.start import Journeys
-from idp import account_page, dev, devices, error_pages, languages, menu, ops, security_headers
+from idp import (
+    account_page,
+    dev,
+    devices,
+    error_pages,
+    languages,
+    layout,
+    menu,
+    ops,
+    security_headers,
+)
 from idp.db import Database
 from idp.devices.api import JSON_VIEWS as DEVICE_API_VIEWS
 from idp.interaction import Interaction
@@ -94,7 +104,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
-    for part in (languages, security_headers, error_pages):
+    for part in (languages, layout, security_headers, error_pages):
         part.init_app(app)
     ops.Metrics().init_app(app)
 

@@ -6,11 +6,14 @@ app context ends. A step of the journey makes at most one commit, audit rows rid
 
 import contextlib
 import os
+import select
+import time
 from pathlib import Path
 
 from flask import Flask, g
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -31,7 +34,14 @@ SQLITE_PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL",
 # connection longer than that.
 POSTGRES_CONNECT = {"connect_timeout": 5}
 POSTGRES_POOL = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 1800,
-                 "pool_pre_ping": True, "pool_timeout": 10, "connect_args": POSTGRES_CONNECT}
+                 "pool_timeout": 10, "connect_args": POSTGRES_CONNECT}
+# A pooled connection is pinged before use only when it may have lost its server: after this
+# long idle in the pool (a firewall's or the server's idle time-out, a restart unheard of), or
+# when its socket has something to read while no query runs (a restarted server's farewell,
+# or end of file). A connection busy under load goes without the round trip that
+# ``pool_pre_ping`` spends on every checkout.
+IDLE_PING_SECONDS = 10.0
+_IDLE_SINCE = "idp_idle_since"
 
 
 def _keep_loaded(session: Session, instance: object) -> None:
@@ -42,6 +52,38 @@ def _keep_loaded(session: Session, instance: object) -> None:
     request (or one command), so keeping what it loaded is small and saves those round trips.
     """
     session.info.setdefault("loaded", []).append(instance)
+
+
+def _mark_idle(_dbapi_connection, record) -> None:
+    """Pool ``checkin``: when the connection went back to the pool."""
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _readable(dbapi_connection) -> bool:
+    """Whether the server sent something to a connection that runs no query (poll, not
+    select: a worker may hold more than select's 1,024 descriptors)."""
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _stale_connection_check(dialect: Dialect):
+    """Pool ``checkout``: ping a connection that may have lost its server (see
+    ``IDLE_PING_SECONDS``). A lost one raises ``InvalidatePoolError``: the pool drops every
+    connection of its generation and connects again, as ``pool_pre_ping`` does."""
+    def checkout(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None:
+            return  # connected for this checkout
+        if time.monotonic() - idle_since < IDLE_PING_SECONDS and not _readable(dbapi_connection):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise InvalidatePoolError(str(error)) from error
+            raise
+    return checkout
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -93,6 +135,9 @@ class Database:
         self.engine: Engine = create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine, "checkin", _mark_idle)
+            event.listen(self.engine, "checkout", _stale_connection_check(self.engine.dialect))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self.sessionmaker, "loaded_as_persistent", _keep_loaded)
 

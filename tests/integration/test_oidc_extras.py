@@ -220,6 +220,22 @@ def test_ui_locales_holds_for_the_session(client, app):
     assert 'dir="rtl"' in client.get("/login/mobile").get_data(as_text=True)
 
 
+def test_the_layout_follows_the_language_the_page_and_the_mount_point(client):
+    """The layout's fixed parts are rendered once and kept (idp/layout.py): for each language,
+    page and mount point its own, never one kept for another."""
+    faq = client.get("/faq").get_data(as_text=True)
+    assert 'href="/faq" aria-current="page"' in faq and "سوالات متداول" in faq
+    contact = client.get("/contact").get_data(as_text=True)
+    assert 'href="/contact" aria-current="page"' in contact
+    assert 'href="/faq" aria-current' not in contact
+    client.get("/language/en")
+    english = client.get("/contact").get_data(as_text=True)
+    assert 'href="/contact" aria-current="page"' in english and "سوالات متداول" not in english
+    mounted = client.get("/contact", base_url="http://localhost/sso").get_data(as_text=True)
+    assert 'href="/sso/static/css/app.css"' in mounted and 'href="/sso/faq"' in mounted
+    assert 'href="/static/css/app.css"' not in mounted
+
+
 def test_language_switch_refuses_open_redirects(client):
     response = client.get("/language/en?next=//evil.example/")
     assert response.headers["Location"] in ("/", "http://localhost/")

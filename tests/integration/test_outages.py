@@ -29,6 +29,7 @@ from flow import (
 )
 from live import TcpProxy, proxied
 
+import idp.db
 from idp import create_app
 
 PERSIAN_TRY_LATER = "لطفا چند دقیقه دیگر دوباره تلاش کنید"
@@ -193,6 +194,36 @@ def test_database_down_at_the_identity_step(provider, caplog):
     response = follow(browser, submit_identity(browser, NEWCOMER["national_code"],
                                                NEWCOMER["birth"]))
     assert response.request.path == "/login/postal"
+
+
+def test_database_restarted_between_two_steps_is_not_seen(provider, caplog):
+    """The pool's connections lost their server while idle (a restart): the next step finds
+    out before using one and connects again, with no error page and no log line."""
+    browser = at_identity_step(provider.app)
+    provider.database.down()
+    provider.database.up()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        response = follow(browser, submit_identity(browser, NEWCOMER["national_code"],
+                                                   NEWCOMER["birth"]))
+    assert response.request.path == "/login/postal"
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_only_a_connection_idle_long_enough_is_pinged(provider, monkeypatch):
+    """A connection back from the pool within ``IDLE_PING_SECONDS`` is used without the
+    ``SELECT 1`` round trip; one idle longer is pinged first."""
+    dialect = provider.app.extensions["idp"].db.engine.dialect
+    pings = []
+    real_ping = dialect.do_ping
+    monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
+    client = provider.app.test_client()
+    for _ in range(3):
+        assert client.get("/readyz").status_code == 200
+    assert pings == []
+    monkeypatch.setattr(idp.db, "IDLE_PING_SECONDS", 0.0)
+    assert client.get("/readyz").status_code == 200
+    assert len(pings) == 1
 
 
 @pytest.mark.parametrize("endpoint", ["token", "userinfo", "introspect", "revoke"])
