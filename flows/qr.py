@@ -26,7 +26,6 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import segno
 from flask import (
     Response,
     abort,
@@ -320,6 +319,8 @@ def _json(body: dict, status: int = 200) -> Response:
 
 def qr_svg(url: str) -> str:
     """The QR code, drawn here (no outside service, design §2.4): EC level M, 4-module border."""
+    import segno  # here: only the QR page draws, and every worker would hold it (issue 9: memory)
+
     return segno.make(url, error="m", micro=False, boost_error=False).svg_inline(
         scale=6, border=4, dark="#000", light="#fff", title="QR")
 

@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 from flask_babel import gettext as _
-from ua_parser import parse
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 
 
 @lru_cache(maxsize=1024)
 def _browser(agent: str) -> tuple[str, str]:
+    from ua_parser import parse  # here: only the account page reads it (issue 9: memory)
+
     result = parse(agent)
     name = result.user_agent.family if result.user_agent else ""
     if result.user_agent and result.user_agent.major:

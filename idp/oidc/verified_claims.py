@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import pycountry
 from flask_babel import lazy_gettext as _l
 
 from idp.identifiers import normalize_mobile, normalize_name, to_ascii_digits
@@ -237,6 +236,8 @@ def _iso(at: datetime) -> str:
 
 
 def _alpha3(alpha2: str) -> str:
+    import pycountry  # here: only a foreigner's verified claims need it (issue 9: memory)
+
     country = pycountry.countries.get(alpha_2=alpha2)
     return country.alpha_3 if country else alpha2
 

@@ -13,9 +13,12 @@ IdentityType = Literal["iranian", "foreign"]
 Gender = Literal["male", "female"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
-    """A person as a registry holds them; Iranians have a national code, foreigners a FIDA code."""
+    """A person as a registry holds them; Iranians have a national code, foreigners a FIDA code.
+
+    Slotted: a sandbox file's thousands of people sit in every worker (issue 9: memory).
+    """
 
     identity_type: IdentityType
     national_code: str | None

@@ -64,7 +64,8 @@ _GENDERS = {"male": "male", "female": "female"}
 _SECONDARY_KEYS = {"passport": "passport", "naja": "naja_number", "unique_id": "unique_id"}
 
 
-# Names and birth dates repeat a lot across a large file; converting each once keeps the start fast.
+# Names and birth dates repeat a lot across a large file; converting each once keeps the start fast
+# (emptied after each file is read: kept, they held 1 MB in every worker, issue 9).
 _name = lru_cache(maxsize=8192)(identifiers.normalize_name)
 
 
@@ -184,7 +185,11 @@ class SandboxData:
 # again — a parse costs a worker some 2 KB a person, and its garbage as much again (issue 9).
 @lru_cache(maxsize=4)
 def _read(path: Path, modified_ns: int, size: int) -> SandboxData:
-    return SandboxData.load(path)
+    try:
+        return SandboxData.load(path)
+    finally:
+        _name.cache_clear()
+        _gregorian.cache_clear()
 
 
 class _Entry:

@@ -11,6 +11,9 @@ from idp import malloc
 
 # Needed by ``idp demo`` or by migrating a database, never by a running worker.
 NOT_IN_A_WORKER = ("clients", "alembic", "mako", "pygments")
+# Loaded by the one page that uses each (the QR code, the account page's sessions, a foreigner's
+# verified claims), not by every worker from its start.
+LOADED_WHERE_USED = ("segno", "ua_parser", "pycountry")
 
 
 def imported_by(code: str) -> set[str]:
@@ -25,6 +28,10 @@ def test_the_command_that_forks_the_workers_does_not_load_the_demo():
     loaded = imported_by("import idp.cli, idp.production")
     assert "idp" in loaded
     assert loaded.isdisjoint(NOT_IN_A_WORKER)
+
+
+def test_a_worker_starts_without_the_libraries_of_rarely_drawn_pages():
+    assert imported_by("import idp.cli, idp.production").isdisjoint(LOADED_WHERE_USED)
 
 
 def test_the_demo_command_is_loaded_when_it_runs():

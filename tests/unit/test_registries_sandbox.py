@@ -268,3 +268,14 @@ def test_people_hold_no_string_of_the_parsed_file_for_their_gender(tmp_path):
     for person in data.people.values():
         assert genders.setdefault(person.gender, person.gender) is person.gender
     assert set(genders) == {"male", "female"}
+
+
+def test_a_read_file_keeps_no_conversion_cached_and_its_people_have_no_dict(tmp_path):
+    """Issue 9: the name and date conversions cached for one parse (about 1 MB with 6,450
+    people) and a dict per person sat in every worker."""
+    from idp.registries import sandbox
+
+    data = load_sandbox(write(tmp_path, _generated_people(4))).civil.data
+    assert sandbox._name.cache_info().currsize == sandbox._gregorian.cache_info().currsize == 0
+    person = next(iter(data.people.values()))
+    assert not hasattr(person, "__dict__")
