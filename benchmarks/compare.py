@@ -25,7 +25,9 @@ What it does, on a fresh Debian machine with two cores or more:
 3. Drives it from core 1: discovery and JWKS with ``wrk -t1 -c32``; client-credentials tokens
    (a service client, client_secret_basic, ``resource`` named: an RS256 JWT access token for
    that audience, the secret checked and the token audited) with the same wrk posting to
-   ``/token``, after one such token is checked with PyJWT; then complete logins through
+   ``/token``, after one such token is checked with PyJWT (and the CPU the server's processes
+   spent per token meanwhile, from /proc: steadier than the rate on a busy machine, though
+   PostgreSQL's and Redis's own work is not in it); then complete logins through
    the HTML forms, 8 at a time, each with a fresh cookie jar, walked by the shared journey walker
    (``tests/walker.py``), the one-time code read from the outbox file, the code redeemed at
    ``/token`` with PKCE and the ID token's signature and claims checked with PyJWT against the
@@ -971,15 +973,16 @@ def token_script(secret: str):
 
 
 def record_client_credentials(figures: Figures, run: dict, target: Target, secret: str,
-                              duration: float) -> None:
-    """Service tokens from /token: one checked, then one wrk load posting the same request."""
+                              duration: float, server: Server) -> None:
+    """Service tokens from /token: one checked, then one wrk load posting the same request
+    (and the server's CPU per token during it)."""
     problem = check_service_token(target, secret)
     if problem:
         loud(problem)
         figures.errors.append(problem)
     with token_script(secret) as script:
         record_wrk(figures, run, "client_credentials", target.discovery["token_endpoint"],
-                   duration, script=script)
+                   duration, script=script, server=server)
 
 
 def warm_tokens(target: Target, secret: str) -> None:
@@ -1039,14 +1042,23 @@ def record_documents(figures: Figures, run: dict, target: Target, duration: floa
 
 
 def record_wrk(figures: Figures, run: dict, name: str, url: str, duration: float,
-               script: str | None = None) -> None:
+               script: str | None = None, server: Server | None = None) -> None:
+    """One wrk load; with ``server``, also the CPU its processes spent per request (less
+    disturbed by other work on the machine than the rate; PostgreSQL's and Redis's own CPU
+    is not in it)."""
     wait_quiet()
+    before = server.cpu_seconds() if server else 0.0
     rate, problem = wrk(url, duration, script)
     run[name] = rate
+    cpu = ""
+    if server and rate:
+        run[f"{name}_cpu_ms"] = 1000 * (server.cpu_seconds() - before) / (
+            rate * max(1, round(duration)))
+        cpu = f"  server CPU {run[f'{name}_cpu_ms']:.2f} ms per request"
     if problem:
         loud(f"{name}: {problem}")
         figures.errors.append(f"{name}: {problem}")
-    say(f"  {name:<10} {rate:9.0f} req/s")
+    say(f"  {name:<10} {rate:9.0f} req/s{cpu}")
 
 
 @contextlib.contextmanager
@@ -1144,7 +1156,7 @@ def bench_provider(backend: str, args, people_count: int) -> Figures:
                 record_documents(figures, run_figures, target, args.duration)
             if "tokens" in args.only:
                 record_client_credentials(figures, run_figures, target, service_secret,
-                                          args.duration)
+                                          args.duration, server)
             if "logins" not in args.only:
                 figures.runs.append(run_figures)
                 continue
@@ -1202,7 +1214,7 @@ def bench_reference(args, node: Path) -> Figures:
                     record_documents(figures, run_figures, target, args.duration)
                 if "tokens" in args.only:
                     record_client_credentials(figures, run_figures, target, service_secret,
-                                              args.duration)
+                                              args.duration, server)
                 if "logins" in args.only:
                     result = loop.run_until_complete(drive(args.duration, login, server))
                     record_load(figures, run_figures, "login", result)
@@ -1337,6 +1349,8 @@ ROWS = [
     ("JWKS req/s", "jwks", "jwks", "{:,.0f}", True),
     ("client-credentials tokens/s", "client_credentials", "client_credentials", "{:,.0f}",
      True),
+    ("  server CPU ms per token", "client_credentials_cpu_ms", "client_credentials_cpu_ms",
+     "{:.2f}", False),
     ("logins/s, new citizen", "new_rate", "login_rate", "{:,.1f}", True),
     ("  p50 ms per login", "new_p50", "login_p50", "{:,.0f}", False),
     ("  p99 ms per login", "new_p99", "login_p99", "{:,.0f}", False),
@@ -1380,6 +1394,8 @@ def print_table(results: dict[str, Figures], reference: Figures | None, args) ->
     for label, key, ref_key, fmt, higher_is_better in ROWS:
         line = f"{label:<30}"
         ref = value(reference, ref_key)
+        if all(v != v for v in [ref, *(value(results[n], key) for n in names)]):
+            continue  # a figure not measured (--only)
         for name in names:
             mine = value(results[name], key)
             ratio = ""
