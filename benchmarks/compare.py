@@ -5,7 +5,7 @@ Usage (from the repository root, after the README's install command)::
 
     .venv/bin/python benchmarks/compare.py [--runs 3] [--duration 10] \\
         [--backend embedded|services|both] [--workers N] [--profile DIR] [--skip-reference] \\
-        [--quiet-wait SECONDS] [--priority N]
+        [--quiet-wait SECONDS] [--priority N] [--only documents|tokens|logins ...]
 
 What it does, on a fresh Debian machine with two cores or more:
 
@@ -25,7 +25,9 @@ What it does, on a fresh Debian machine with two cores or more:
 3. Drives it from core 1: discovery and JWKS with ``wrk -t1 -c32``; client-credentials tokens
    (a service client, client_secret_basic, ``resource`` named: an RS256 JWT access token for
    that audience, the secret checked and the token audited) with the same wrk posting to
-   ``/token``, after one such token is checked with PyJWT; then complete logins through
+   ``/token``, after one such token is checked with PyJWT (and the CPU the server's processes
+   spent per token meanwhile, from /proc: steadier than the rate on a busy machine, though
+   PostgreSQL's and Redis's own work is not in it); then complete logins through
    the HTML forms, 8 at a time, each with a fresh cookie jar, walked by the shared journey walker
    (``tests/walker.py``), the one-time code read from the outbox file, the code redeemed at
    ``/token`` with PKCE and the ID token's signature and claims checked with PyJWT against the
@@ -40,6 +42,12 @@ What it does, on a fresh Debian machine with two cores or more:
 5. Prints each figure's median over ``--runs`` runs beside the reference's and the ratio, the
    resident memory of each provider worker, and how busy the generator's core was (above ~85%
    the generator, not the server, may be the limit — it says so).
+
+``--only FIGURES`` measures only those figures (``documents``: discovery and JWKS; ``tokens``:
+client credentials; ``logins``: new and returning citizens), both sides still in one run on the
+same core; e.g. ``--only tokens`` for the service-token figure alone, in a few minutes. Without
+``logins`` no logins are driven (not even the warm-up: the token endpoint is warmed instead) and
+the sandbox registry is kept small, so the RSS it prints is not the login figure's.
 
 ``--profile DIR`` records the provider during two extra new-citizen loads per backend with
 ``py-spy record --subprocesses --format speedscope`` into ``DIR/new-citizen-BACKEND-MODE.json``
@@ -952,21 +960,35 @@ def check_service_token(target: Target, secret: str) -> str | None:
     return None
 
 
-def record_client_credentials(figures: Figures, run: dict, target: Target, secret: str,
-                              duration: float) -> None:
-    """Service tokens from /token: one checked, then one wrk load posting the same request."""
-    problem = check_service_token(target, secret)
-    if problem:
-        loud(problem)
-        figures.errors.append(problem)
+@contextlib.contextmanager
+def token_script(secret: str):
+    """A wrk Lua script posting the service's token request; removed after."""
     body, headers = service_token_request(secret)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_TOKEN_SCRIPT.format(body=body, authorization=headers["Authorization"]))
     try:
-        record_wrk(figures, run, "client_credentials", target.discovery["token_endpoint"],
-                   duration, script=script.name)
+        yield script.name
     finally:
         os.unlink(script.name)
+
+
+def record_client_credentials(figures: Figures, run: dict, target: Target, secret: str,
+                              duration: float, server: Server) -> None:
+    """Service tokens from /token: one checked, then one wrk load posting the same request
+    (and the server's CPU per token during it)."""
+    problem = check_service_token(target, secret)
+    if problem:
+        loud(problem)
+        figures.errors.append(problem)
+    with token_script(secret) as script:
+        record_wrk(figures, run, "client_credentials", target.discovery["token_endpoint"],
+                   duration, script=script, server=server)
+
+
+def warm_tokens(target: Target, secret: str) -> None:
+    """Two seconds of token requests, not counted: every worker's first tokens."""
+    with token_script(secret) as script:
+        wrk(target.discovery["token_endpoint"], 2, script)
 
 
 # --- one backend --------------------------------------------------------------------------------
@@ -1020,14 +1042,23 @@ def record_documents(figures: Figures, run: dict, target: Target, duration: floa
 
 
 def record_wrk(figures: Figures, run: dict, name: str, url: str, duration: float,
-               script: str | None = None) -> None:
+               script: str | None = None, server: Server | None = None) -> None:
+    """One wrk load; with ``server``, also the CPU its processes spent per request (less
+    disturbed by other work on the machine than the rate; PostgreSQL's and Redis's own CPU
+    is not in it)."""
     wait_quiet()
+    before = server.cpu_seconds() if server else 0.0
     rate, problem = wrk(url, duration, script)
     run[name] = rate
+    cpu = ""
+    if server and rate:
+        run[f"{name}_cpu_ms"] = 1000 * (server.cpu_seconds() - before) / (
+            rate * max(1, round(duration)))
+        cpu = f"  server CPU {run[f'{name}_cpu_ms']:.2f} ms per request"
     if problem:
         loud(f"{name}: {problem}")
         figures.errors.append(f"{name}: {problem}")
-    say(f"  {name:<10} {rate:9.0f} req/s")
+    say(f"  {name:<10} {rate:9.0f} req/s{cpu}")
 
 
 @contextlib.contextmanager
@@ -1109,18 +1140,26 @@ def bench_provider(backend: str, args, people_count: int) -> Figures:
         stack.callback(loop.close)
         client = Client(issuer)
         # Warm-up (not counted): the first requests of each worker, and returning citizens.
-        population.ration(int(NEW_PER_SECOND * WARM_UP_SECONDS))
-        warm = loop.run_until_complete(drive(WARM_UP_SECONDS, new_login, None))
-        if warm.errors:
-            loud(f"warm-up logins failed: {warm.errors[:3]}")
-            figures.errors += warm.errors
+        if "logins" in args.only:
+            population.ration(int(NEW_PER_SECOND * WARM_UP_SECONDS))
+            warm = loop.run_until_complete(drive(WARM_UP_SECONDS, new_login, None))
+            if warm.errors:
+                loud(f"warm-up logins failed: {warm.errors[:3]}")
+                figures.errors += warm.errors
+        else:
+            warm_tokens(target, service_secret)
         wrk(target.discovery["jwks_uri"], 1)
         for number in range(1, args.runs + 1):
             say(f" run {number}/{args.runs}")
             run_figures: dict[str, float] = {}
-            record_documents(figures, run_figures, target, args.duration)
-            record_client_credentials(figures, run_figures, target, service_secret,
-                                      args.duration)
+            if "documents" in args.only:
+                record_documents(figures, run_figures, target, args.duration)
+            if "tokens" in args.only:
+                record_client_credentials(figures, run_figures, target, service_secret,
+                                          args.duration, server)
+            if "logins" not in args.only:
+                figures.runs.append(run_figures)
+                continue
             population.ration(int(NEW_PER_SECOND * args.duration))
             result = loop.run_until_complete(drive(args.duration, new_login, server))
             if population.ran_out:
@@ -1161,18 +1200,24 @@ def bench_reference(args, node: Path) -> Figures:
                 return await reference_login(target, client, f"citizen-{next(counter)}")
 
             loop = asyncio.new_event_loop()
-            warm = loop.run_until_complete(drive(min(3.0, args.duration), login, None))
-            if warm.errors:
-                loud(f"reference warm-up logins failed: {warm.errors[:3]}")
-                figures.errors += warm.errors
+            if "logins" in args.only:
+                warm = loop.run_until_complete(drive(min(3.0, args.duration), login, None))
+                if warm.errors:
+                    loud(f"reference warm-up logins failed: {warm.errors[:3]}")
+                    figures.errors += warm.errors
+            else:
+                warm_tokens(target, service_secret)
             for number in range(1, args.runs + 1):
                 say(f" run {number}/{args.runs}")
                 run_figures: dict[str, float] = {}
-                record_documents(figures, run_figures, target, args.duration)
-                record_client_credentials(figures, run_figures, target, service_secret,
-                                          args.duration)
-                result = loop.run_until_complete(drive(args.duration, login, server))
-                record_load(figures, run_figures, "login", result)
+                if "documents" in args.only:
+                    record_documents(figures, run_figures, target, args.duration)
+                if "tokens" in args.only:
+                    record_client_credentials(figures, run_figures, target, service_secret,
+                                              args.duration, server)
+                if "logins" in args.only:
+                    result = loop.run_until_complete(drive(args.duration, login, server))
+                    record_load(figures, run_figures, "login", result)
                 figures.runs.append(run_figures)
             figures.rss = server.rss_mb()
             client.close()
@@ -1297,11 +1342,15 @@ def summarize_profile(path: Path, top: int = 25) -> str:
 
 # --- the table ----------------------------------------------------------------------------------
 
+FIGURE_GROUPS = ("documents", "tokens", "logins")  # what --only chooses from
+
 ROWS = [
     ("discovery req/s", "discovery", "discovery", "{:,.0f}", True),
     ("JWKS req/s", "jwks", "jwks", "{:,.0f}", True),
     ("client-credentials tokens/s", "client_credentials", "client_credentials", "{:,.0f}",
      True),
+    ("  server CPU ms per token", "client_credentials_cpu_ms", "client_credentials_cpu_ms",
+     "{:.2f}", False),
     ("logins/s, new citizen", "new_rate", "login_rate", "{:,.1f}", True),
     ("  p50 ms per login", "new_p50", "login_p50", "{:,.0f}", False),
     ("  p99 ms per login", "new_p99", "login_p99", "{:,.0f}", False),
@@ -1345,6 +1394,8 @@ def print_table(results: dict[str, Figures], reference: Figures | None, args) ->
     for label, key, ref_key, fmt, higher_is_better in ROWS:
         line = f"{label:<30}"
         ref = value(reference, ref_key)
+        if all(v != v for v in [ref, *(value(results[n], key) for n in names)]):
+            continue  # a figure not measured (--only)
         for name in names:
             mine = value(results[name], key)
             ratio = ""
@@ -1397,7 +1448,13 @@ def main() -> int:
                         help="run the servers and the generator at nice -N (shared machines)")
     parser.add_argument("--quiet-wait", type=float, default=120.0, metavar="S",
                         help="wait up to S seconds for quiet cores before each figure")
+    parser.add_argument("--only", nargs="+", choices=FIGURE_GROUPS, default=list(FIGURE_GROUPS),
+                        metavar="FIGURES",
+                        help="measure only these: documents (discovery, JWKS), tokens (client "
+                             "credentials), logins (new and returning citizens)")
     args = parser.parse_args()
+    if args.profile and "logins" not in args.only:
+        parser.error("--profile records logins: keep logins in --only")
     QUIET_WAIT_SECONDS = args.quiet_wait
     if args.priority:
         # Servers and generator ahead of other work on a shared machine (same for both sides).
@@ -1420,7 +1477,7 @@ def main() -> int:
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setaffinity(0, {GENERATOR_CORE})
     people_count = int(NEW_PER_SECOND * (WARM_UP_SECONDS + args.duration * (
-        args.runs + (1 if args.profile else 0))))
+        args.runs + (1 if args.profile else 0)))) if "logins" in args.only else 10
     backends = ["embedded", "services"] if args.backend == "both" else [args.backend]
     results = {backend: bench_provider(backend, args, people_count) for backend in backends}
     reference = None if args.skip_reference else bench_reference(args, node)

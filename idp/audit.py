@@ -23,7 +23,8 @@ from idp.models.base import utcnow
 from idp.services import services
 
 log = logging.getLogger("idp.audit")
-_INSERT = AuditEvent.__table__.insert()
+# Inline: no RETURNING of the new rows' ids (PostgreSQL), which nothing reads.
+_INSERT = AuditEvent.__table__.insert().inline()
 _PENDING = "audit_rows"
 
 

@@ -94,6 +94,10 @@ class AuthorizationServer(_AuthorizationServer):
         client = request.client
         if user is None:
             # client_credentials: no citizen, no grant, no refresh token; the audit row only.
+            if not session.in_transaction():
+                # The row is then the request's one statement: sent autocommitted it is one
+                # round trip (no BEGIN, no COMMIT) and as committed, before the token leaves.
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             record("token.issued", client_id=client.client_id,
                    grant_type=request.payload.grant_type,
                    resource=request.form.getlist("resource") or list(client.resources[:1]))

@@ -31,9 +31,13 @@ from live import TcpProxy, proxied
 
 import idp.db
 from idp import create_app
+from idp.audit import AuditQuery, query
 
 PERSIAN_TRY_LATER = "لطفا چند دقیقه دیگر دوباره تلاش کنید"
 NEWCOMER = {"mobile": "09120000001", "national_code": "0499370899", "birth": (1360, 1, 1)}
+SERVICE = {"client_id": "tax-backend", "client_secret": "tax-backend-secret",
+           "name": "سامانه مالیات (سرور)", "grant_types": ["client_credentials"],
+           "resources": ["https://api.tax.example/"]}
 
 
 @dataclass
@@ -55,6 +59,7 @@ def provider(tmp_path, key_folder, services_database):
         settings = make_settings(tmp_path, key_folder, database_url=database_url,
                                  redis_url=redis_url)
         settings.ratelimit.enabled = True
+        settings.clients = [*settings.clients, SERVICE]
         app = create_app(settings)
         yield Provider(app, database, redis)
         app.extensions["idp"].db.engine.dispose()
@@ -235,6 +240,28 @@ def test_database_down_at_the_api_endpoints(provider, caplog, endpoint):
         client_error(call())
     provider.database.up()
     assert call().status_code == 200
+
+
+def test_database_down_at_a_known_services_token(provider, caplog):
+    """A cached service client's token is one autocommitted INSERT (its audit row): with the
+    database gone the client gets temporarily_unavailable, never a token without its row."""
+    client = provider.app.test_client()
+    secret = base64.b64encode(b"tax-backend:tax-backend-secret").decode()
+
+    def service_token():
+        return client.post("/token", headers={"Authorization": f"Basic {secret}"},
+                           data={"grant_type": "client_credentials"})
+
+    assert service_token().status_code == 200  # the client is read and cached
+    provider.database.down()
+    with one_log_line(caplog, "database"):
+        client_error(service_token())
+    provider.database.up()
+    assert service_token().status_code == 200
+    with provider.app.app_context():
+        trail = list(query(provider.app.extensions["idp"].db.session,
+                           AuditQuery(client_id="tax-backend", events=("token.issued",))))
+    assert len(trail) == 2
 
 
 def test_readiness_names_what_is_down(provider):

@@ -7,7 +7,7 @@ import json
 import jwt as pyjwt
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from idp import create_app
 from idp.cli import main
@@ -71,6 +71,39 @@ def test_a_service_gets_an_audience_restricted_token_and_it_is_audited(service_a
             select(AuditEvent).where(AuditEvent.event == "token.issued")).all()
     assert [(r.client_id, r.account_id, r.detail) for r in rows] == [
         ("tax-backend", None, {"grant_type": "client_credentials", "resource": [API]})]
+
+
+def test_a_known_clients_token_is_one_autocommitted_insert_and_every_token_has_its_row(
+        service_app):
+    """Once the client is cached, a token's only statement is its audit row, sent without
+    BEGIN and COMMIT (one round trip on PostgreSQL) and committed before the token leaves;
+    the pooled connection goes back to transactions for the next request."""
+    http = service_app.test_client()
+    assert service_token(http).status_code == 200  # the client is read (a transaction)
+    db = service_app.extensions["idp"].db
+    sent: list[tuple[str, str | None]] = []
+
+    def seen(conn, _cursor, statement, *_args) -> None:
+        sent.append((statement.split()[0], conn.get_execution_options().get("isolation_level")))
+        assert "RETURNING" not in statement  # the row's id is not read back
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(2):
+            assert service_token(http).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert sent == [("INSERT", "AUTOCOMMIT")] * 2
+    issued = select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.event == "token.issued")
+    with db.engine.connect() as other:  # not the request's connection
+        assert other.scalar(issued) == 3
+    with service_app.app_context():
+        session = db.session
+        session.add(AuditEvent(event="token.issued", detail={}))
+        session.flush()
+        session.rollback()
+        assert session.scalar(issued) == 3
 
 
 def test_the_named_resource_is_the_audience_and_must_be_registered(service_app):
