@@ -37,12 +37,12 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import make_settings
+from token_endpoint import provider_settings
 from werkzeug.test import EnvironBuilder
 
 from idp import create_app
-from idp.keys import KeyRing
 
 SERVICE = {"client_id": "bench-service", "client_secret": "bench-service-secret",
            "name": "سرور سنجش", "grant_types": ["client_credentials"],
@@ -112,9 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
-        KeyRing(base / "seed-keys", retention_seconds=600).ensure()
-        settings = make_settings(base, base / "seed-keys", database_url=args.database_url,
-                                 redis_url=args.redis_url)
+        settings = provider_settings(base, args.database_url, args.redis_url)
         settings.clients = [*settings.clients, SERVICE]
         settings.ratelimit.enabled = args.rate_limits
         app = create_app(settings)

@@ -35,6 +35,14 @@ def timed(label: str, count: int, action) -> None:
           f"{1000 * elapsed / count:6.2f} ms each")
 
 
+def provider_settings(base: Path, database_url: str, redis_url: str):
+    """The tests' configuration in ``base`` with a key ring of its own, on the backend named by
+    the two URLs (empty: the embedded default)."""
+    KeyRing(base / "seed-keys", retention_seconds=600).ensure()
+    return make_settings(base, base / "seed-keys", database_url=database_url,
+                         redis_url=redis_url)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--logins", type=int, default=200)
@@ -43,9 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
-        KeyRing(base / "seed-keys", retention_seconds=600).ensure()
-        settings = make_settings(base, base / "seed-keys", database_url=args.database_url,
-                                 redis_url=args.redis_url)
+        settings = provider_settings(base, args.database_url, args.redis_url)
         settings.otp.resend_cooldown_seconds = 1
         app = create_app(settings)
         pending = []
