@@ -331,12 +331,11 @@ def test_http_backend_needs_a_base_url():
         http_settings("")
 
 
-def test_the_citizen_gets_the_try_again_page_when_the_registry_trickles(stub, tmp_path,
-                                                                          key_folder):
-    """Through the journey: the identity step answers in time with the Persian page."""
-    host, port = stub.server_address
+def at_the_identity_step(base_url: str, tmp_path, key_folder):
+    """A browser of a provider on the HTTP registries at ``base_url`` (half a second each),
+    walked to the identity step."""
     settings = make_settings(tmp_path, key_folder)
-    settings.registries = RegistrySettings(backend="http", http_base_url=f"http://{host}:{port}",
+    settings.registries = RegistrySettings(backend="http", http_base_url=base_url,
                                            http_token=TOKEN, http_timeout_seconds=0.5)
     app = create_app(settings)
     browser = app.test_client()
@@ -344,6 +343,14 @@ def test_the_citizen_gets_the_try_again_page_when_the_registry_trickles(stub, tm
     follow(browser, submit_mobile(browser, app, "09120000001"))
     page = follow(browser, submit_otp(browser, app, outbox_codes(app, "09120000001")[-1]))
     assert page.request.path == "/login/identity"
+    return browser
+
+
+def test_the_citizen_gets_the_try_again_page_when_the_registry_trickles(stub, tmp_path,
+                                                                          key_folder):
+    """Through the journey: the identity step answers in time with the Persian page."""
+    host, port = stub.server_address
+    browser = at_the_identity_step(f"http://{host}:{port}", tmp_path, key_folder)
     stub.routes["/civil/persons/0499370899"] = lambda handler: answer_slowly(
         handler, 200, PERSON, every=0.05)
     started = time.monotonic()
@@ -379,16 +386,7 @@ def test_a_registry_whose_dns_hangs_fails_at_the_deadline(stub):
 def test_the_citizen_gets_the_try_again_page_when_the_registrys_dns_hangs(stub, tmp_path,
                                                                           key_folder):
     _host, port = stub.server_address
-    settings = make_settings(tmp_path, key_folder)
-    settings.registries = RegistrySettings(
-        backend="http", http_base_url=f"http://registry.example:{port}", http_token=TOKEN,
-        http_timeout_seconds=0.5)
-    app = create_app(settings)
-    browser = app.test_client()
-    follow(browser, get(browser, authorize_url()))
-    follow(browser, submit_mobile(browser, app, "09120000001"))
-    page = follow(browser, submit_otp(browser, app, outbox_codes(app, "09120000001")[-1]))
-    assert page.request.path == "/login/identity"
+    browser = at_the_identity_step(f"http://registry.example:{port}", tmp_path, key_folder)
     with fake_dns({"registry.example": None}) as dns:
         response = submit_identity(browser, "0499370899", (1360, 1, 1))
         assert dns.hanging == ["registry.example"]
