@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import re
 import statistics
 import sys
@@ -220,7 +221,7 @@ def main() -> int:
     compare.ensure_apt("wrk", "wrk")
     compare.ensure_apt("taskset", "util-linux")
     node = None if args.skip_reference else compare.ensure_node()
-    compare.os.sched_setaffinity(0, {compare.GENERATOR_CORE})
+    os.sched_setaffinity(0, {compare.GENERATOR_CORE})
     results = {}
     with tempfile.TemporaryDirectory(prefix="idp-floor-") as name:
         folder = Path(name)
